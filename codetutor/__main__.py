@@ -1,0 +1,3 @@
+from codetutor.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""The ``codetutor`` command line.
+
+Every subcommand is a traitlets :class:`~traitlets.config.Application` registered
+in :attr:`CodeTutorApp.subcommands`. Bad input never produces a traceback: it
+raises :class:`UsageError`, which :func:`main` turns into one line on stderr and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from traitlets import Bool
+from traitlets.config import Application
+
+from codetutor import __version__
+
+
+class UsageError(Exception):
+    """Bad input from the user of a command: exit status 2, one line on stderr."""
+
+
+class CodeTutorBaseApp(Application):
+    """Base for every ``codetutor`` (sub)command.
+
+    Overrides :meth:`initialize` so that configuration and argument errors
+    become :class:`UsageError` instead of traitlets' help-and-exit-1.
+    """
+
+    version = __version__
+
+    debug = Bool(False, help="Show debug logging.").tag(config=True)
+
+    flags: Any = {
+        "debug": ({"CodeTutorBaseApp": {"debug": True}}, "Show debug logging."),
+    }
+
+    def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+        try:
+            self.parse_command_line(argv)
+        except SystemExit:
+            raise
+        except Exception as e:
+            raise UsageError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+        if self.debug:
+            self.log_level = 10  # logging.DEBUG
+
+    def positional(self, count: int, names: str) -> list[str]:
+        """Return exactly ``count`` positional arguments or raise :class:`UsageError`."""
+        args = list(self.extra_args)
+        if len(args) != count:
+            raise UsageError(f"usage: codetutor {self.name} {names}")
+        return args
+
+
+class CodeTutorApp(CodeTutorBaseApp):
+    """The ``codetutor`` command: dispatches to its subcommands."""
+
+    name = "codetutor"
+    description = "Code Tutor: Jupyter-centric programming practice for classes."
+
+    subcommands: Any = {
+        "publish": (
+            "codetutor.judge.app.PublishApp",
+            "Validate a problem notebook and write the student notebook and judge bundle.",
+        ),
+        "judge": (
+            "codetutor.judge.app.JudgeApp",
+            "Judge a submission against a problem and print the verdict.",
+        ),
+    }
+
+    def start(self) -> None:
+        if self.subapp is None:
+            names = ", ".join(sorted(self.subcommands))
+            raise UsageError(f"missing subcommand; choose one of: {names}")
+        self.subapp.start()
+
+    def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if argv and not argv[0].startswith("-") and argv[0] not in self.subcommands:
+            raise UsageError(
+                f"unknown subcommand {argv[0]!r}; choose one of: {', '.join(sorted(self.subcommands))}"
+            )
+        super().initialize(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``codetutor`` console script."""
+    app = CodeTutorApp.instance()
+    try:
+        app.initialize(argv)
+        app.start()
+    except UsageError as e:
+        print(f"codetutor: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
