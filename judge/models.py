@@ -1,0 +1,200 @@
+"""Database models of the judge service (SQLAlchemy 2, declarative).
+
+The schema itself is owned by the Alembic migrations in
+``codetutor/judge/migrations``; these classes must describe exactly what the
+migrations create (a test compares the two on SQLite and PostgreSQL).
+
+Tables:
+
+- ``users``: users mirrored from the Hub by name, created on first request.
+- ``problems``: one row per *version* of a problem. Republishing a slug adds a
+  new version; submissions keep pointing at the row they were judged against.
+- ``hidden_bundles``: the judge's server-side bundle of each problem version
+  (hidden tests, expected values, reference solution). Never sent to students.
+- ``submissions``: code or notebook, queue state (status, lease), verdict,
+  score, timings and attempt count.
+- ``case_results``: per-case outcome of a judged submission.
+- ``publish_audit``: who published what, when.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only kind stored)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC timestamp that reads back timezone-aware on every database.
+
+    SQLite has no time zones: values are stored there as naive UTC, and
+    comparisons in SQL (lease expiry) stay correct because every value is UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use codetutor.judge.models.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SubmissionStatus(enum.StrEnum):
+    """Where a submission is in the queue.
+
+    ``queued`` -> ``running`` (a worker holds its lease) -> ``judged`` (a
+    verdict is stored; final). A ``running`` submission whose lease expired is
+    claimable again, which gives at-least-once delivery.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    JUDGED = "judged"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Problem(Base):
+    __tablename__ = "problems"
+    __table_args__ = (UniqueConstraint("slug", "version", name="uq_problems_slug_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, str]] = mapped_column(JSON)
+    difficulty: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    mode: Mapped[str] = mapped_column(String(16))
+    #: the student's view of the problem (``Problem.public_dict``)
+    public: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the student notebook, nbformat JSON text
+    student_notebook: Mapped[str] = mapped_column(Text)
+    case_count: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    bundle: Mapped[HiddenBundle] = relationship(back_populates="problem", lazy="raise")
+
+
+class HiddenBundle(Base):
+    __tablename__ = "hidden_bundles"
+
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: the judge bundle (``Problem.to_bundle``), JSON text
+    bundle: Mapped[str] = mapped_column(Text)
+
+    problem: Mapped[Problem] = relationship(back_populates="bundle", lazy="raise")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submissions_status_created", "status", "created_at"),
+        Index("ix_submissions_user_created", "user_id", "created_at"),
+        Index("ix_submissions_finished", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"))
+    #: the student's code as submitted (a .py text, or the notebook's code cells)
+    code: Mapped[str] = mapped_column(Text)
+    #: the submitted notebook, nbformat JSON text (None for code submissions)
+    notebook: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=SubmissionStatus.QUEUED.value)
+    verdict: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: the judge's own time for the verdict (sum over cases and setup)
+    time_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: how many times a worker claimed it (more than 1 after a lost worker)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: random token of the claim that currently holds the submission
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the full result for instructors (``JudgeResult.to_dict("instructor")``)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    cases: Mapped[list[CaseResult]] = relationship(
+        back_populates="submission", lazy="raise", order_by="CaseResult.position"
+    )
+
+
+class CaseResult(Base):
+    __tablename__ = "case_results"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "position", name="uq_case_results_submission_position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    visibility: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    time_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: everything else the judge reported about the case (instructors only
+    #: for hidden cases)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    submission: Mapped[Submission] = relationship(back_populates="cases", lazy="raise")
+
+
+class PublishAudit(Base):
+    __tablename__ = "publish_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"))
+    slug: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

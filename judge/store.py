@@ -1,0 +1,564 @@
+"""The judge service's database: problems, submissions and their verdicts.
+
+:class:`Store` is the one way the service and its workers touch the database.
+It speaks SQLite (the embedded default, through aiosqlite) and PostgreSQL
+(production, through psycopg 3) with the same Alembic migrations. Every method
+that does IO is a coroutine.
+
+Exactly-once results rest on two conditional updates:
+
+- :meth:`Store.claim` moves one submission from ``queued`` (or ``running`` with
+  an expired lease) to ``running`` under a fresh random lease token, in one
+  ``UPDATE ... WHERE <still claimable> RETURNING``. Two workers can never both
+  win the same submission.
+- :meth:`Store.finish` stores a verdict only ``WHERE lease_token = <mine>``. A
+  worker whose lease was taken over (it stalled past the visibility timeout)
+  stores nothing, so a submission never gets two verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import alembic.command
+import alembic.config
+from jupyter_core.paths import jupyter_data_dir
+from sqlalchemy import Connection, and_, event, func, or_, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import selectinload
+from traitlets import Float, Int, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from .models import (
+    CaseResult,
+    HiddenBundle,
+    Problem,
+    PublishAudit,
+    Submission,
+    SubmissionStatus,
+    User,
+    utcnow,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: any constant; serializes concurrent migrations on PostgreSQL
+_MIGRATION_LOCK = 0x636F6465
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's claim on one submission, valid while ``token`` is still in its row."""
+
+    submission_id: int
+    token: str
+    owner: str
+    attempts: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PublishedProblem:
+    """What :meth:`Store.publish` stored."""
+
+    problem: Problem
+    created_version: bool
+
+
+class Store(LoggingConfigurable):
+    """Async access to the judge database (SQLite or PostgreSQL).
+
+    Call :meth:`connect` (and :meth:`upgrade` once per deployment, the service
+    does it on start) before anything else, and :meth:`close` at the end.
+    """
+
+    url = Unicode(
+        help="""SQLAlchemy URL of the judge database.
+
+        ``sqlite:///PATH`` (the embedded default, in the Jupyter data dir) or
+        ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`` in production.
+        The async driver is chosen from it (aiosqlite, psycopg).
+        """,
+    ).tag(config=True)
+
+    @default("url")
+    def _default_url(self) -> str:
+        return "sqlite:///" + str(Path(jupyter_data_dir()) / "codetutor" / "judge.sqlite")
+
+    @validate("url")
+    def _check_url(self, proposal: Any) -> str:
+        backend = make_url(proposal["value"]).get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        return str(proposal["value"])
+
+    pool_size = Int(5, help="Connections kept open per process (PostgreSQL only).").tag(config=True)
+
+    sqlite_busy_timeout_s = Float(
+        30.0,
+        help="How long a SQLite writer waits for the database lock held by another process.",
+    ).tag(config=True)
+
+    engine: AsyncEngine | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.url).get_backend_name() == "sqlite"
+
+    def async_url(self) -> str:
+        """The URL with the async driver of its backend."""
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            url = url.set(drivername="sqlite+aiosqlite")
+        else:
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+
+    async def connect(self) -> None:
+        """Open the connection pool (idempotent). Creates a SQLite file's folder."""
+        if self.engine is not None:
+            return
+        if self.is_sqlite:
+            database = make_url(self.url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_async_engine(self.async_url())
+            self._install_sqlite_pragmas(self.engine)
+        else:
+            self.engine = create_async_engine(
+                self.async_url(),
+                pool_pre_ping=True,
+                pool_size=self.pool_size,
+                max_overflow=self.pool_size,
+            )
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def _install_sqlite_pragmas(self, engine: AsyncEngine) -> None:
+        busy_ms = int(self.sqlite_busy_timeout_s * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, record: Any) -> None:
+            # Take transaction control from the driver so that every
+            # transaction starts with BEGIN IMMEDIATE (below): a deferred
+            # transaction that reads, then writes, fails at once with
+            # "database is locked" when another process wrote in between,
+            # instead of waiting for the lock.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        if self.engine is None:
+            raise RuntimeError("Store.connect() was not called")
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration (safe to run from several processes)."""
+        await self.connect()
+        assert self.engine is not None
+        async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                await conn.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+            await conn.run_sync(_run_upgrade)
+
+    async def ping(self) -> str | None:
+        """``None`` when the database answers, else the error's one-line description."""
+        try:
+            async with asyncio.timeout(5):
+                await self.connect()
+                assert self.engine is not None
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                    await conn.rollback()
+        except Exception as e:
+            return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+        return None
+
+    # -- users ---------------------------------------------------------------
+
+    async def ensure_user(self, name: str) -> User:
+        """The user called ``name``, created on first sight; ``last_seen_at`` is refreshed."""
+        now = utcnow()
+        for _ in range(3):
+            try:
+                async with self.session() as s:
+                    user = await s.scalar(select(User).where(User.name == name))
+                    if user is None:
+                        user = User(name=name, created_at=now, last_seen_at=now)
+                        s.add(user)
+                    elif now - user.last_seen_at > timedelta(minutes=1):
+                        user.last_seen_at = now
+                    return user
+            except IntegrityError:
+                # another process created the same user: read it again
+                continue
+        raise RuntimeError(f"cannot create user {name!r}")
+
+    # -- problems ------------------------------------------------------------
+
+    async def publish(
+        self,
+        *,
+        user: User,
+        slug: str,
+        title: dict[str, str],
+        difficulty: int,
+        tags: Sequence[str],
+        mode: str,
+        public: dict[str, Any],
+        student_notebook: str,
+        bundle: str,
+        case_count: int,
+        sha256: str,
+    ) -> PublishedProblem:
+        """Store a published problem as the next version of ``slug``, with its audit row.
+
+        Publishing content identical (same ``sha256``) to the newest version
+        adds no version and returns that version (``created_version`` False);
+        it is audited all the same.
+        """
+        for _ in range(5):
+            try:
+                async with self.session() as s:
+                    latest = await s.scalar(
+                        select(Problem)
+                        .where(Problem.slug == slug)
+                        .order_by(Problem.version.desc())
+                        .limit(1)
+                    )
+                    created = latest is None or latest.sha256 != sha256
+                    if created:
+                        problem = Problem(
+                            slug=slug,
+                            version=1 if latest is None else latest.version + 1,
+                            title=dict(title),
+                            difficulty=difficulty,
+                            tags=list(tags),
+                            mode=mode,
+                            public=public,
+                            student_notebook=student_notebook,
+                            case_count=case_count,
+                            sha256=sha256,
+                            published_at=utcnow(),
+                            published_by=user.id,
+                        )
+                        s.add(problem)
+                        await s.flush()
+                        s.add(HiddenBundle(problem_id=problem.id, bundle=bundle))
+                    else:
+                        assert latest is not None
+                        problem = latest
+                    s.add(
+                        PublishAudit(
+                            user_id=user.id,
+                            problem_id=problem.id,
+                            slug=slug,
+                            version=problem.version,
+                            sha256=sha256,
+                            created_at=utcnow(),
+                        )
+                    )
+                return PublishedProblem(problem, created)
+            except IntegrityError:
+                # a concurrent publish took this version number: try the next
+                continue
+        raise RuntimeError(f"cannot publish {slug!r}: too many concurrent publishes")
+
+    async def latest_problems(self) -> list[Problem]:
+        """The newest version of every problem, ordered by slug."""
+        newest = (
+            select(Problem.slug, func.max(Problem.version).label("version"))
+            .group_by(Problem.slug)
+            .subquery()
+        )
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(Problem)
+                .join(
+                    newest,
+                    and_(Problem.slug == newest.c.slug, Problem.version == newest.c.version),
+                )
+                .order_by(Problem.slug)
+            )
+            return list(rows)
+
+    async def get_problem(self, slug: str, version: int | None = None) -> Problem | None:
+        """Version ``version`` of ``slug`` (the newest when ``None``), or ``None``."""
+        query = select(Problem).where(Problem.slug == slug)
+        if version is None:
+            query = query.order_by(Problem.version.desc()).limit(1)
+        else:
+            query = query.where(Problem.version == version)
+        async with self.session() as s:
+            return await s.scalar(query)
+
+    async def get_problem_by_id(self, problem_id: int) -> Problem | None:
+        async with self.session() as s:
+            return await s.get(Problem, problem_id)
+
+    async def get_bundle(self, problem_id: int) -> str:
+        """The judge bundle (JSON text) of a problem version; raises ``KeyError`` if none."""
+        async with self.session() as s:
+            row = await s.get(HiddenBundle, problem_id)
+            if row is None:
+                raise KeyError(problem_id)
+            return row.bundle
+
+    async def audit(self) -> list[PublishAudit]:
+        async with self.session() as s:
+            return list(await s.scalars(select(PublishAudit).order_by(PublishAudit.id)))
+
+    # -- submissions ---------------------------------------------------------
+
+    async def add_submission(
+        self, *, user: User, problem: Problem, code: str, notebook: str | None
+    ) -> Submission:
+        """Commit a new ``queued`` submission and return it (with its id)."""
+        async with self.session() as s:
+            sub = Submission(
+                user_id=user.id,
+                problem_id=problem.id,
+                code=code,
+                notebook=notebook,
+                status=SubmissionStatus.QUEUED.value,
+                attempts=0,
+                created_at=utcnow(),
+            )
+            s.add(sub)
+        return sub
+
+    async def get_submission(self, submission_id: int, *, cases: bool = False) -> Submission | None:
+        """The submission (with its case results when ``cases``), or ``None``."""
+        query = select(Submission).where(Submission.id == submission_id)
+        if cases:
+            query = query.options(selectinload(Submission.cases))
+        async with self.session() as s:
+            return await s.scalar(query)
+
+    async def list_submissions(
+        self,
+        *,
+        user_id: int | None = None,
+        problem_ids: Sequence[int] | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[Submission]:
+        """Newest first, optionally of one user and/or some problem versions."""
+        query = select(Submission).order_by(Submission.id.desc()).limit(limit)
+        if user_id is not None:
+            query = query.where(Submission.user_id == user_id)
+        if problem_ids is not None:
+            query = query.where(Submission.problem_id.in_(list(problem_ids)))
+        if before_id is not None:
+            query = query.where(Submission.id < before_id)
+        async with self.session() as s:
+            return list(await s.scalars(query))
+
+    async def user_names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        async with self.session() as s:
+            rows = await s.execute(select(User.id, User.name).where(User.id.in_(list(user_ids))))
+            return {uid: name for uid, name in rows.tuples()}
+
+    async def pending_count(self) -> int:
+        """Submissions not judged yet (queued or running): the queue's depth."""
+        async with self.session() as s:
+            return (
+                await s.scalar(
+                    select(func.count()).where(
+                        Submission.status.in_(
+                            [SubmissionStatus.QUEUED.value, SubmissionStatus.RUNNING.value]
+                        )
+                    )
+                )
+                or 0
+            )
+
+    async def changed_since(self, since: datetime) -> list[Submission]:
+        """Submissions started or finished at or after ``since`` (for events and metrics)."""
+        async with self.session() as s:
+            return list(
+                await s.scalars(
+                    select(Submission).where(
+                        or_(Submission.finished_at >= since, Submission.started_at >= since)
+                    )
+                )
+            )
+
+    # -- leases (the queue's exactly-once core) -------------------------------
+
+    def _claimable(self, now: datetime) -> Any:
+        return or_(
+            Submission.status == SubmissionStatus.QUEUED.value,
+            and_(
+                Submission.status == SubmissionStatus.RUNNING.value,
+                Submission.lease_expires_at < now,
+            ),
+        )
+
+    async def claim(
+        self,
+        owner: str,
+        lease_s: float,
+        *,
+        submission_id: int | None = None,
+        min_age_s: float = 0.0,
+    ) -> Lease | None:
+        """Take the oldest claimable submission (or exactly ``submission_id``).
+
+        Claimable means ``queued``, or ``running`` with an expired lease. With
+        ``min_age_s`` only submissions created at least that long ago are
+        taken (the Redis queue's safety sweep leaves fresh ones to Redis).
+        Returns the new :class:`Lease`, or ``None`` when there is nothing to
+        claim (or another worker won the race).
+        """
+        now = utcnow()
+        token = secrets.token_hex(16)
+        expires = now + timedelta(seconds=lease_s)
+        condition = self._claimable(now)
+        if submission_id is not None:
+            target: Any = submission_id
+        else:
+            pick = select(Submission.id).where(condition)
+            if min_age_s > 0:
+                pick = pick.where(Submission.created_at <= now - timedelta(seconds=min_age_s))
+            pick = pick.order_by(Submission.id).limit(1)
+            if not self.is_sqlite:
+                pick = pick.with_for_update(skip_locked=True)
+            target = pick.scalar_subquery()
+        statement = (
+            update(Submission)
+            .where(Submission.id == target, condition)
+            .values(
+                status=SubmissionStatus.RUNNING.value,
+                lease_token=token,
+                lease_owner=owner,
+                lease_expires_at=expires,
+                attempts=Submission.attempts + 1,
+                started_at=now,
+            )
+            .returning(Submission.id, Submission.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.session() as s:
+            row = (await s.execute(statement)).first()
+        if row is None:
+            return None
+        return Lease(
+            submission_id=row[0], token=token, owner=owner, attempts=row[1], expires_at=expires
+        )
+
+    async def renew(self, lease: Lease, lease_s: float) -> bool:
+        """Extend a lease still held; ``False`` when it was lost (stop judging then)."""
+        statement = (
+            update(Submission)
+            .where(Submission.id == lease.submission_id, Submission.lease_token == lease.token)
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+        async with self.session() as s:
+            result = await s.execute(statement)
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, lease: Lease) -> bool:
+        """Give a held submission back to the queue (``queued``) for another try."""
+        statement = (
+            update(Submission)
+            .where(Submission.id == lease.submission_id, Submission.lease_token == lease.token)
+            .values(
+                status=SubmissionStatus.QUEUED.value,
+                lease_token=None,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        async with self.session() as s:
+            result = await s.execute(statement)
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def finish(self, lease: Lease, result: dict[str, Any]) -> bool:
+        """Store the verdict of a held submission, with its case results, atomically.
+
+        ``result`` is the judge's instructor view (``verdict``, ``score``,
+        ``time_ms``, ``cases``). Returns ``False`` and stores nothing when the
+        lease is no longer held (another worker took it over).
+        """
+        statement = (
+            update(Submission)
+            .where(
+                Submission.id == lease.submission_id,
+                Submission.lease_token == lease.token,
+                Submission.status == SubmissionStatus.RUNNING.value,
+            )
+            .values(
+                status=SubmissionStatus.JUDGED.value,
+                verdict=str(result["verdict"]),
+                score=float(result.get("score") or 0.0),
+                time_ms=_float_or_none(result.get("time_ms")),
+                result=result,
+                finished_at=utcnow(),
+                lease_token=None,
+                lease_expires_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        async with self.session() as s:
+            updated = await s.execute(statement)
+            if not updated.rowcount:  # type: ignore[attr-defined]
+                return False
+            for position, case in enumerate(result.get("cases") or []):
+                s.add(
+                    CaseResult(
+                        submission_id=lease.submission_id,
+                        position=position,
+                        name=str(case.get("name", f"case {position + 1}"))[:255],
+                        visibility=str(case.get("visibility", "public")),
+                        status=str(case.get("status", "error")),
+                        time_ms=_float_or_none(case.get("time_ms")),
+                        detail=json.loads(json.dumps(case, default=str)),
+                    )
+                )
+        return True
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _run_upgrade(connection: Connection) -> None:
+    config = alembic.config.Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    alembic.command.upgrade(config, "head")
