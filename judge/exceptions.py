@@ -1,0 +1,64 @@
+"""Errors of the judge package.
+
+Each error keeps the message for the person who made the input (``message``)
+apart from details for the log (``log_message``). A failing *student* is never
+an error here: it is a verdict (see :mod:`codetutor.judge.verdict`).
+"""
+
+from __future__ import annotations
+
+
+class JudgeException(Exception):
+    """Base of every error raised by :mod:`codetutor.judge`."""
+
+    def __init__(self, message: str, *, log_message: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.log_message = log_message or message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProblemError(JudgeException):
+    """A problem notebook or bundle is malformed or fails validation.
+
+    ``cell`` is the 0-based index of the offending cell (or ``None`` for the
+    notebook as a whole) and ``line`` the 1-based line inside that cell.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cell: int | None = None,
+        line: int | None = None,
+        cell_id: str | None = None,
+        log_message: str | None = None,
+    ) -> None:
+        self.detail = message
+        self.cell = cell
+        self.line = line
+        self.cell_id = cell_id
+        where = []
+        if cell is not None:
+            where.append(f"cell {cell}" + (f" (id {cell_id})" if cell_id else ""))
+        if line is not None:
+            where.append(f"line {line}")
+        full = f"{', '.join(where)}: {message}" if where else message
+        super().__init__(full, log_message=log_message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"message": self.message, "cell": self.cell, "line": self.line}
+
+
+class SubmissionError(JudgeException):
+    """A submission cannot be read (not a notebook, not UTF-8, too large, ...)."""
+
+
+class SandboxError(JudgeException):
+    """The sandbox could not be created or controlled: the judge's own fault."""
+
+
+class JudgeFailure(JudgeException):
+    """The judge itself failed while judging (reported as ``internal_error``)."""

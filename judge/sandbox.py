@@ -1,0 +1,592 @@
+"""Sandboxed kernels.
+
+A :class:`Sandbox` is one ipykernel that runs student code and nothing else,
+reached by nbclient/jupyter_client over ZMQ IPC sockets in a directory shared
+with the sandbox. It is never reused: a submission takes a fresh one and it is
+destroyed afterwards, with everything it started.
+
+The kernel is launched by a jupyter_client *kernel provisioner*.
+:class:`BubblewrapProvisioner` (the local backend) runs ipykernel inside
+bubblewrap:
+
+- as an unprivileged uid of its own (one per live sandbox, so process limits
+  and file ownership never mix between sandboxes), with no capabilities and
+  ``no_new_privs``;
+- in new user, PID, network (empty: loopback only), IPC, UTS and cgroup
+  namespaces, so it sees no other process and reaches no network;
+- on a read-only view of only the system and Python directories it needs: no
+  problem files, no database, no other user's files; a private size-limited
+  ``/tmp``; the judge's environment is cleared;
+- in cgroups (v1: memory, pids, cpuacct) that bound its memory and processes
+  and let the judge read its CPU time and whether it ran out of memory;
+- with rlimits on CPU time, file size (output), open files and core dumps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Bool, Dict, Float, Instance, Integer, List, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from .exceptions import SandboxError
+
+KERNEL_NAME = "codetutor-judge"
+
+#: /etc files a Python kernel may read; nothing with secrets.
+ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/alternatives",
+    "/etc/mime.types",
+    "/etc/ssl/certs",
+    "/etc/nsswitch.conf",
+    "/etc/os-release",
+)
+
+
+class Cgroup:
+    """One sandbox's cgroup in each v1 controller we use (memory, pids, cpuacct).
+
+    Creating it needs root; :meth:`available` says whether we can.
+    """
+
+    CONTROLLERS = ("memory", "pids", "cpuacct")
+
+    def __init__(self, root: str, name: str) -> None:
+        self.paths = {c: Path(root, c, "codetutor", name) for c in self.CONTROLLERS}
+        for path in self.paths.values():
+            path.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def available(root: str) -> bool:
+        if os.geteuid() != 0:
+            return False
+        return all(os.access(Path(root, c), os.W_OK) for c in Cgroup.CONTROLLERS)
+
+    @property
+    def procs_files(self) -> list[str]:
+        return [str(p / "cgroup.procs") for p in self.paths.values()]
+
+    def _write(self, controller: str, key: str, value: str) -> bool:
+        try:
+            (self.paths[controller] / key).write_text(value)
+            return True
+        except OSError:
+            return False
+
+    def _read(self, controller: str, key: str) -> str:
+        try:
+            return (self.paths[controller] / key).read_text()
+        except OSError:
+            return ""
+
+    def set_memory(self, megabytes: int) -> None:
+        limit = str(megabytes << 20)
+        # Swap accounting may or may not be on; when it is, bound memory+swap too.
+        # Order matters: memsw must stay >= the memory limit at every moment.
+        if not self._write("memory", "memory.limit_in_bytes", limit):
+            self._write("memory", "memory.memsw.limit_in_bytes", limit)
+            self._write("memory", "memory.limit_in_bytes", limit)
+        self._write("memory", "memory.memsw.limit_in_bytes", limit)
+
+    def set_pids(self, count: int) -> None:
+        self._write("pids", "pids.max", str(count))
+
+    def cpu_seconds(self) -> float:
+        text = self._read("cpuacct", "cpuacct.usage").strip()
+        return int(text) / 1e9 if text else 0.0
+
+    def memory_peak_bytes(self) -> int:
+        text = self._read("memory", "memory.max_usage_in_bytes").strip()
+        return int(text) if text else 0
+
+    def oom_killed(self) -> bool:
+        for line in self._read("memory", "memory.oom_control").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip() not in ("", "0"):
+                return True
+        return False
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        for controller in ("pids", "memory"):
+            for line in self._read(controller, "cgroup.procs").split():
+                found.add(int(line))
+        return sorted(found)
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the cgroup until none is left (bounded)."""
+        for _ in range(200):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
+
+    def remove(self) -> None:
+        for path in self.paths.values():
+            for _ in range(100):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.005)
+
+
+class UidAllocator:
+    """Hands out host uids for sandboxes, one per live sandbox, across processes.
+
+    Each allocation holds an exclusive ``flock`` on a file named for the uid,
+    so judge workers on the same machine never share a uid.
+    """
+
+    def __init__(self, lock_dir: str, first: int, count: int) -> None:
+        self.lock_dir = Path(lock_dir)
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        self.first = first
+        self.count = count
+
+    def acquire(self) -> tuple[int, int]:
+        """Return ``(uid, lock_fd)``; raise :class:`SandboxError` when all are taken."""
+        start = (os.getpid() * 7919) % self.count
+        for offset in range(self.count):
+            uid = self.first + (start + offset) % self.count
+            fd = os.open(self.lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            return uid, fd
+        raise SandboxError("no free sandbox uid", log_message=f"all {self.count} sandbox uids are in use")
+
+    @staticmethod
+    def release(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _default_runtime_dir() -> str:
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    return os.path.join(base, f"codetutor-judge-{os.geteuid()}")
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """A kernel provisioner whose kernel is confined and measurable.
+
+    Subclasses (bubblewrap here, Docker in production) implement the
+    measurements the judge needs while a submission runs.
+    """
+
+    memory_limit_mb = Integer(256, help="Memory limit of the whole sandbox, in MiB.").tag(config=True)
+    output_limit_bytes = Integer(
+        1 << 20,
+        help="Largest file the sandbox may write (its own stdout/stderr log included), in bytes.",
+    ).tag(config=True)
+
+    @abstractmethod
+    def cpu_seconds(self) -> float:
+        """CPU time used by everything in the sandbox so far."""
+
+    @abstractmethod
+    def memory_exceeded(self) -> bool:
+        """True once the sandbox was stopped for using too much memory."""
+
+    @abstractmethod
+    def output_exceeded(self) -> bool:
+        """True once the sandbox wrote past its output limit outside the kernel's streams."""
+
+    @abstractmethod
+    def set_memory_limit(self, megabytes: int) -> None:
+        """Change the memory limit of the running sandbox."""
+
+
+class BubblewrapProvisioner(SandboxProvisioner):
+    """Runs the kernel in a bubblewrap sandbox (see the module docstring)."""
+
+    bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+    setpriv = Unicode("setpriv", help="util-linux setpriv, used to drop to the sandbox uid.").tag(config=True)
+    runtime_dir = Unicode(
+        help="Where per-sandbox directories (IPC sockets, connection file, log) live. "
+        "A tmpfs is best: what a sandbox writes there counts against its memory limit."
+    ).tag(config=True)
+
+    @default("runtime_dir")
+    def _runtime_dir_default(self) -> str:
+        return _default_runtime_dir()
+
+    cgroup_root = Unicode("/sys/fs/cgroup", help="Mount point of the cgroup v1 hierarchies.").tag(config=True)
+    first_uid = Integer(420000, help="First host uid given to sandboxes.").tag(config=True)
+    uid_count = Integer(4096, help="How many host uids sandboxes may use.").tag(config=True)
+    pids_limit = Integer(64, help="Most processes and threads in one sandbox.").tag(config=True)
+    cpu_limit_s = Integer(
+        300,
+        help="RLIMIT_CPU of the sandbox, a backstop: the judge enforces per-case limits itself.",
+    ).tag(config=True)
+    open_files_limit = Integer(256, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
+    scratch_mb = Integer(64, help="Size of the sandbox's private /tmp, in MiB.").tag(config=True)
+    readonly_paths = List(
+        Unicode(),
+        help="Extra host paths made visible read-only inside the sandbox (e.g. data sets).",
+    ).tag(config=True)
+    sandbox_env = Dict(
+        Unicode(),
+        help="Environment of the kernel inside the sandbox (nothing of the judge's is inherited).",
+    ).tag(config=True)
+
+    @default("sandbox_env")
+    def _sandbox_env_default(self) -> dict[str, str]:
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TERM": "dumb",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "IPYTHONDIR": "/tmp/.ipython",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+
+    use_cgroups = Bool(
+        help="Confine the sandbox in cgroups (needs root). Without them only rlimits bound it."
+    ).tag(config=True)
+
+    @default("use_cgroups")
+    def _use_cgroups_default(self) -> bool:
+        return Cgroup.available(self.cgroup_root)
+
+    sandbox_dir = Instance(Path, allow_none=True)
+    cgroup = Instance(Cgroup, allow_none=True)
+    uid = Integer(-1)
+    _uid_lock: int | None = None
+    _log_file: Any = None
+
+    # -- measurements -----------------------------------------------------
+
+    def cpu_seconds(self) -> float:
+        if self.cgroup is not None:
+            return self.cgroup.cpu_seconds()
+        return 0.0
+
+    def memory_exceeded(self) -> bool:
+        return self.cgroup is not None and self.cgroup.oom_killed()
+
+    def output_exceeded(self) -> bool:
+        if self.sandbox_dir is None:
+            return False
+        try:
+            return (self.sandbox_dir / "kernel.log").stat().st_size >= self.output_limit_bytes
+        except OSError:
+            return False
+
+    def set_memory_limit(self, megabytes: int) -> None:
+        self.memory_limit_mb = megabytes
+        if self.cgroup is not None:
+            self.cgroup.set_memory(megabytes)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is None:
+            raise SandboxError("the sandbox provisioner needs a kernel manager")
+        if shutil.which(self.bwrap) is None:
+            raise SandboxError(
+                "bubblewrap is not installed",
+                log_message=f"{self.bwrap!r} not found on PATH; install the Debian package bubblewrap",
+            )
+        os.makedirs(self.runtime_dir, mode=0o711, exist_ok=True)
+        isolated = os.geteuid() == 0
+        if isolated:
+            self.uid, self._uid_lock = UidAllocator(
+                os.path.join(self.runtime_dir, "uids"), self.first_uid, self.uid_count
+            ).acquire()
+        else:
+            self.uid = os.geteuid()
+        name = f"{self.uid}-{uuid.uuid4().hex[:12]}"
+        self.sandbox_dir = Path(self.runtime_dir, name)
+        self.sandbox_dir.mkdir(mode=0o700)
+        if isolated:
+            os.chown(self.sandbox_dir, self.uid, self.uid)
+        if self.use_cgroups:
+            self.cgroup = Cgroup(self.cgroup_root, name)
+            self.cgroup.set_memory(self.memory_limit_mb)
+            self.cgroup.set_pids(self.pids_limit)
+        km.transport = "ipc"
+        km.ip = str(self.sandbox_dir / "kernel")
+        km.connection_file = str(self.sandbox_dir / "kernel.json")
+        kwargs.pop("env", None)
+        kwargs = await super().pre_launch(**kwargs)
+        if isolated:
+            os.chown(km.connection_file, self.uid, self.uid)
+        self._log_file = open(self.sandbox_dir / "kernel.log", "wb")  # noqa: SIM115 - closed in cleanup
+        kwargs["cmd"] = self._wrap(kwargs["cmd"], isolated)
+        kwargs["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        kwargs["stdout"] = self._log_file
+        kwargs["stderr"] = self._log_file
+        kwargs["stdin"] = None
+        kwargs["cwd"] = "/"
+        return kwargs
+
+    def _python_roots(self, kernel_cmd: list[str]) -> list[str]:
+        roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+        exe = Path(kernel_cmd[0])
+        if exe.is_absolute():
+            roots.add(str(exe.parent.parent))
+            with contextlib.suppress(OSError):
+                roots.add(str(exe.resolve().parent.parent))
+        return sorted(r for r in roots if r and not r.startswith(("/usr", "/tmp", "/proc", "/dev")))
+
+    def _wrap(self, kernel_cmd: list[str], isolated: bool) -> list[str]:
+        """The launch command: cgroups and rlimits, then bubblewrap, then the kernel.
+
+        As root, bubblewrap sets the sandbox up with root's view of the host
+        (so it can bind a Python that lives under /root), keeps only the
+        capabilities needed to change uid, and runs ``setpriv`` inside, which
+        becomes the sandbox's own uid with no capabilities and no_new_privs
+        before it execs the kernel.
+        """
+        assert self.sandbox_dir is not None
+        args = [
+            self.bwrap,
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--clearenv",
+        ]
+        if not isolated:
+            args += ["--unshare-user", "--disable-userns"]
+        for key, value in self.sandbox_env.items():
+            args += ["--setenv", key, value]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        for path in ETC_FILES:
+            args += ["--ro-bind-try", path, path]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--perms", "01777", "--size", str(self.scratch_mb << 20), "--tmpfs", "/tmp"]
+        made: set[str] = set()
+        for path in [*self._python_roots(kernel_cmd), *self.readonly_paths, str(self.sandbox_dir)]:
+            # bubblewrap would create missing parents as 0700, out of the sandbox uid's reach
+            for parent in reversed(Path(path).parents[:-1]):
+                if str(parent) not in made and str(parent) not in ("/usr", "/tmp", "/dev", "/proc"):
+                    made.add(str(parent))
+                    args += ["--perms", "0755", "--dir", str(parent)]
+            if path == str(self.sandbox_dir):
+                args += ["--bind", path, path]
+            else:
+                args += ["--ro-bind", path, path]
+        args += ["--chdir", "/tmp"]
+        limits = (
+            f"ulimit -c 0 && ulimit -n {int(self.open_files_limit)} && "
+            f"ulimit -t {int(self.cpu_limit_s)} && ulimit -f {max(1, self.output_limit_bytes // 1024 + 64)}"
+        )
+        if not isolated:
+            return ["/bin/bash", "-c", f'{limits} && exec "$@"', "codetutor-sandbox", *args, "--", *kernel_cmd]
+        limits += f" && ulimit -u {int(self.pids_limit)}"
+        args += [
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--cap-add",
+            "CAP_SETPCAP",
+            "--",
+            self.setpriv,
+            f"--reuid={self.uid}",
+            f"--regid={self.uid}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            *kernel_cmd,
+        ]
+        # Join the cgroups first, so that everything the sandbox starts is inside them.
+        script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 111; shift; done; shift; ' + f'{limits} && exec "$@"'
+        cgroup_files = self.cgroup.procs_files if self.cgroup is not None else []
+        return ["/bin/bash", "-c", script, "codetutor-sandbox", *cgroup_files, "--", *args]
+
+    async def kill(self, restart: bool = False) -> None:
+        if self.cgroup is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.cgroup.kill_all)
+        with contextlib.suppress(OSError, ValueError):
+            await super().kill(restart=restart)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+            self.cgroup.remove()
+            self.cgroup = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self.sandbox_dir is not None:
+            shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+            self.sandbox_dir = None
+        if self._uid_lock is not None:
+            UidAllocator.release(self._uid_lock)
+            self._uid_lock = None
+
+
+class JudgeKernelSpecManager(KernelSpecManager):
+    """Serves the one kernel spec the judge uses: ipykernel behind a sandbox provisioner."""
+
+    provisioner_name = Unicode(
+        "codetutor-bubblewrap",
+        help="Kernel provisioner (entry point in jupyter_client.kernel_provisioners) that confines judge kernels.",
+    ).tag(config=True)
+    python = Unicode(help="Python interpreter of judge kernels (must have ipykernel).").tag(config=True)
+
+    @default("python")
+    def _python_default(self) -> str:
+        return sys.executable
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if kernel_name != KERNEL_NAME:
+            return super().get_kernel_spec(kernel_name)
+        return KernelSpec(
+            argv=[
+                self.python,
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+                "--HistoryManager.enabled=False",
+                "--IPKernelApp.log_level=WARN",
+            ],
+            display_name="Code Tutor judge",
+            language="python",
+            metadata={"kernel_provisioner": {"provisioner_name": self.provisioner_name}},
+        )
+
+
+class Sandbox(LoggingConfigurable):
+    """One sandboxed kernel, ready to run code (see the module docstring).
+
+    Use :meth:`start`, then :attr:`client`, then :meth:`destroy` (always).
+    """
+
+    startup_timeout = Float(30, help="Seconds a sandboxed kernel may take to start.").tag(config=True)
+
+    km: AsyncKernelManager | None = None
+    client: AsyncKernelClient | None = None
+    started_at: float = 0.0
+
+    @property
+    def provisioner(self) -> SandboxProvisioner:
+        assert self.km is not None and isinstance(self.km.provisioner, SandboxProvisioner)
+        return self.km.provisioner
+
+    async def start(self, memory_limit_mb: int | None = None, output_limit_bytes: int | None = None) -> None:
+        """Start the kernel and wait until it answers. Coroutine.
+
+        Raises :class:`SandboxError` if it cannot start.
+        """
+        self.km = AsyncKernelManager(
+            kernel_name=KERNEL_NAME,
+            kernel_spec_manager=JudgeKernelSpecManager(parent=self),
+            parent=self,
+        )
+        self.started_at = time.monotonic()
+        try:
+            # The provisioner's limits come from traitlets config; override per problem here.
+            await self.km.start_kernel()
+            prov = self.provisioner
+            if memory_limit_mb is not None:
+                prov.set_memory_limit(memory_limit_mb)
+            if output_limit_bytes is not None:
+                prov.output_limit_bytes = output_limit_bytes
+            self.client = self.km.client()
+            self.client.start_channels()
+            await self.client.wait_for_ready(timeout=self.startup_timeout)
+        except SandboxError:
+            await self.destroy()
+            raise
+        except Exception as e:
+            log_tail = self.log_tail()
+            await self.destroy()
+            raise SandboxError(
+                "the judge could not start a sandbox",
+                log_message=f"sandbox start failed: {e!r}; kernel log: {log_tail!r}",
+            ) from e
+
+    def log_tail(self, size: int = 2000) -> str:
+        prov = self.km.provisioner if self.km is not None else None
+        path = getattr(prov, "sandbox_dir", None)
+        if path is None:
+            return ""
+        try:
+            with open(Path(path) / "kernel.log", "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - size))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def is_alive(self) -> bool:
+        prov = self.km.provisioner if self.km is not None else None
+        process = getattr(prov, "process", None)
+        return process is not None and process.poll() is None
+
+    async def kill(self) -> None:
+        """Stop everything in the sandbox at once (the kernel and all it started)."""
+        if self.km is not None and self.km.provisioner is not None:
+            await self.km.provisioner.kill()
+
+    async def destroy(self) -> None:
+        """Kill the kernel and everything it started; remove every trace. Never raises."""
+        client, km = self.client, self.km
+        self.client = None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.stop_channels()
+        if km is not None:
+            try:
+                if km.has_kernel:
+                    await km.shutdown_kernel(now=True)
+                else:
+                    await km.cleanup_resources()
+            except Exception:
+                self.log.exception("error while destroying a sandbox")
+                with contextlib.suppress(Exception):
+                    if km.provisioner is not None:
+                        await km.provisioner.cleanup()
+        self.km = None

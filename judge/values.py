@@ -1,0 +1,188 @@
+"""Plain data across the sandbox boundary: decoding and comparison.
+
+Values leave the sandbox as *tagged JSON* written by the kernel-side harness
+(:mod:`codetutor.judge._kernel`): JSON's own types for ``None``, bools, small
+ints, floats, strings and lists, and ``{"__ct__": TAG, "v": ...}`` objects for
+the rest (tuples, dicts, sets, bytes, big ints, complex numbers, and values
+that are not plain data). Decoding builds ordinary Python objects and never
+evaluates or unpickles anything.
+
+Comparison follows Python's ``==`` on the decoded data (``1 == 1.0``, a
+``Counter`` equals the dict with the same counts, a list is not a tuple),
+with floats equal within a relative (and, near zero, absolute) tolerance.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import reprlib
+from dataclasses import dataclass
+from typing import Any
+
+TAG = "__ct__"
+
+
+@dataclass(frozen=True)
+class NotPlainData:
+    """A value that was not plain data in the sandbox; never equal to anything."""
+
+    type_name: str
+    text: str
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return self.text or f"<{self.type_name}>"
+
+
+class DecodeError(ValueError):
+    """Tagged JSON that does not describe plain data."""
+
+
+def decode(obj: Any) -> Any:
+    """Turn tagged JSON (already parsed by :func:`json.loads`) into Python data."""
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, list):
+        return [decode(x) for x in obj]
+    if isinstance(obj, dict):
+        tag = obj.get(TAG)
+        value = obj.get("v")
+        if tag == "tuple":
+            return tuple(decode(x) for x in _list(value))
+        if tag == "dict":
+            return {_hashable(decode(k)): decode(v) for k, v in (_pair(p) for p in _list(value))}
+        if tag == "set":
+            return {_hashable(decode(x)) for x in _list(value)}
+        if tag == "frozenset":
+            return frozenset(_hashable(decode(x)) for x in _list(value))
+        if tag == "bytes":
+            try:
+                return base64.b64decode(_str(value), validate=True)
+            except ValueError as e:
+                raise DecodeError(f"bad bytes: {e}") from None
+        if tag == "int":
+            try:
+                return int(_str(value), 16)
+            except ValueError:
+                raise DecodeError("bad int") from None
+        if tag == "complex":
+            parts = _list(value)
+            if len(parts) != 2 or not all(isinstance(p, int | float) for p in parts):
+                raise DecodeError("bad complex")
+            return complex(parts[0], parts[1])
+        if tag == "float":
+            # NaN and infinities travel as strings so the JSON stays standard.
+            if value not in ("nan", "inf", "-inf"):
+                raise DecodeError("bad float")
+            return float(value)
+        if tag == "other":
+            return NotPlainData(str(obj.get("type", "object")), str(obj.get("repr", ""))[:200])
+        raise DecodeError(f"unknown tag {tag!r}")
+    raise DecodeError(f"unexpected JSON value of type {type(obj).__name__}")
+
+
+def decode_json(text: str) -> Any:
+    """Parse and decode tagged JSON text; raise :class:`DecodeError` on anything else."""
+    try:
+        return decode(json.loads(text))
+    except (ValueError, RecursionError) as e:
+        raise DecodeError(str(e)) from None
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise DecodeError("expected a list")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise DecodeError("expected a string")
+    return value
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise DecodeError("expected a key/value pair")
+    return value[0], value[1]
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        raise DecodeError("unhashable key") from None
+    return value
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float | complex) and not isinstance(x, NotPlainData)
+
+
+def values_equal(expected: Any, actual: Any, tolerance: float = 1e-6) -> bool:
+    """Compare decoded plain data the way Python's ``==`` does, floats within ``tolerance``."""
+    if isinstance(expected, NotPlainData) or isinstance(actual, NotPlainData):
+        return False
+    if _is_number(expected) and _is_number(actual):
+        if isinstance(expected, complex) or isinstance(actual, complex):
+            return abs(complex(expected) - complex(actual)) <= tolerance * max(1.0, abs(complex(expected)))
+        if isinstance(expected, float) or isinstance(actual, float):
+            e, a = float(expected), float(actual)
+            if math.isinf(e) or math.isinf(a):
+                return e == a
+            return math.isclose(e, a, rel_tol=tolerance, abs_tol=tolerance)
+        return bool(expected == actual)
+    if isinstance(expected, set | frozenset) and isinstance(actual, set | frozenset):
+        return expected == actual
+    if type(expected) is not type(actual):
+        return False
+    if isinstance(expected, list | tuple):
+        return len(expected) == len(actual) and all(
+            values_equal(e, a, tolerance) for e, a in zip(expected, actual, strict=True)
+        )
+    if isinstance(expected, dict):
+        return expected.keys() == actual.keys() and all(
+            values_equal(v, actual[k], tolerance) for k, v in expected.items()
+        )
+    return bool(expected == actual)
+
+
+_repr = reprlib.Repr()
+_repr.maxstring = 200
+_repr.maxother = 200
+_repr.maxlist = 20
+_repr.maxtuple = 20
+_repr.maxdict = 20
+_repr.maxset = 20
+_repr.maxlevel = 4
+
+
+def describe(value: Any) -> str:
+    """A short, bounded ``repr`` of decoded data for feedback."""
+    return _repr.repr(value)
+
+
+def normalize_stdout(text: str) -> str:
+    """Stdout as stdio mode compares it: no trailing whitespace per line, no trailing blank lines."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def is_plain(obj: Any) -> bool:
+    """True when decoded data contains no :class:`NotPlainData`."""
+    if isinstance(obj, NotPlainData):
+        return False
+    if isinstance(obj, list | tuple | set | frozenset):
+        return all(is_plain(x) for x in obj)
+    if isinstance(obj, dict):
+        return all(is_plain(k) and is_plain(v) for k, v in obj.items())
+    return True
