@@ -1,0 +1,145 @@
+"""Structured logs and live submission events of the judge service.
+
+- :func:`configure_logging` makes every log record (ours, tornado's,
+  traitlets') one JSON object per line through structlog, carrying the
+  context bound with :func:`structlog.contextvars.bind_contextvars`
+  (``submission_id``, ``user``, ``request_id``).
+- :class:`SubmissionWatcher` follows submissions as workers (other
+  processes) move them along, from the database: it wakes the live streams
+  (:meth:`SubmissionWatcher.wait_for_change`) and feeds the verdict and queue
+  metrics, so that the service's ``/metrics`` counts what every worker did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+import structlog
+from traitlets import Float, Instance
+from traitlets.config import LoggingConfigurable
+
+from . import metrics
+from .models import Submission, SubmissionStatus, utcnow
+from .store import Store
+
+
+def configure_logging(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
+    """Route all logging through one JSON-lines handler on ``stream`` (stderr)."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+class SubmissionWatcher(LoggingConfigurable):
+    """Polls the database for submissions that changed; one per service process.
+
+    Run :meth:`run` as a task. Each tick reads the submissions started or
+    finished in a short window (so a row committed late is still seen), and
+    for every change not seen before: observes queue wait (on start) or the
+    verdict metrics (on finish), and wakes whoever waits on that submission.
+    """
+
+    store = Instance(Store)
+
+    interval_s = Float(0.1, help="How often to look for changed submissions.").tag(config=True)
+
+    window_s = Float(
+        5.0,
+        help="How far back each look reaches, to catch rows whose commit came late.",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._seen: dict[tuple[int, int, str], float] = {}
+        self._waiters: dict[int, set[asyncio.Event]] = {}
+        self._since: datetime | None = None
+
+    def watch(self, submission_id: int) -> asyncio.Event:
+        """An event set on the next change of ``submission_id``; pair with :meth:`unwatch`."""
+        event = asyncio.Event()
+        self._waiters.setdefault(submission_id, set()).add(event)
+        return event
+
+    def unwatch(self, submission_id: int, event: asyncio.Event) -> None:
+        waiters = self._waiters.get(submission_id)
+        if waiters is not None:
+            waiters.discard(event)
+            if not waiters:
+                del self._waiters[submission_id]
+
+    async def run(self) -> None:
+        """Watch until cancelled; database errors are logged and retried."""
+        first = True
+        while True:
+            try:
+                await self.tick(count=not first)
+                first = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.log.warning("submission watcher: %s", e)
+                await asyncio.sleep(1.0)
+            await asyncio.sleep(self.interval_s)
+
+    async def tick(self, *, count: bool = True) -> None:
+        """One look at the database. With ``count`` False only remember what is there."""
+        assert self.store is not None
+        now = utcnow()
+        since = now - timedelta(seconds=self.window_s)
+        changed = await self.store.changed_since(since)
+        horizon = time.monotonic() - 2 * self.window_s
+        self._seen = {key: t for key, t in self._seen.items() if t >= horizon}
+        for sub in changed:
+            if self._note(sub, count=count):
+                for event in self._waiters.get(sub.id, ()):
+                    event.set()
+
+    def _note(self, sub: Submission, *, count: bool) -> bool:
+        """Record what is new about ``sub``; ``True`` if anything was."""
+        new = False
+        if sub.started_at is not None:
+            key = (sub.id, sub.attempts, SubmissionStatus.RUNNING.value)
+            if key not in self._seen:
+                self._seen[key] = time.monotonic()
+                new = True
+                if count:
+                    wait = (sub.started_at - sub.created_at).total_seconds()
+                    metrics.QUEUE_WAIT.observe(max(0.0, wait))
+        if sub.status == SubmissionStatus.JUDGED and sub.verdict is not None:
+            key = (sub.id, sub.attempts, SubmissionStatus.JUDGED.value)
+            if key not in self._seen:
+                self._seen[key] = time.monotonic()
+                new = True
+                if count:
+                    verdict = metrics.verdict_label(sub.verdict)
+                    metrics.SUBMISSIONS.labels(verdict=verdict).inc()
+                    if sub.time_ms is not None:
+                        metrics.CODE_EXECUTION.labels(verdict=verdict).observe(sub.time_ms / 1000)
+        return new

@@ -1,0 +1,174 @@
+"""Publishing a problem: validate, compute expected values, write outputs.
+
+A pipeline of small steps (:meth:`Publisher.publish` reads top to bottom):
+
+1. parse and validate the notebook (:meth:`Problem.from_notebook`);
+2. run the reference solution in a sandbox, through the same harness the
+   judge uses, and collect each case's value or output;
+3. check every case: the solution passes it, and its expected value is plain data;
+4. write the student notebook and the judge's bundle — both or neither.
+
+Every failure is a :class:`ProblemError` naming the cell and line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from traitlets import Instance, default
+from traitlets.config import LoggingConfigurable
+
+from .exceptions import ProblemError
+from .judge import Judge
+from .problem import TEST_TAGS, Case, CaseKind, Problem
+from .runner import Abort
+from .submission import Submission
+from .values import DecodeError, decode, describe, is_plain, values_equal
+
+_ABORT_TEXT = {
+    Abort.TIMEOUT: "exceeds the time limit",
+    Abort.MEMORY: "exceeds the memory limit",
+    Abort.OUTPUT: "exceeds the output limit",
+    Abort.DIED: "crashes the kernel",
+}
+
+
+class Publisher(LoggingConfigurable):
+    """Turns a problem notebook into a published problem (student notebook + bundle)."""
+
+    judge = Instance(Judge)
+
+    @default("judge")
+    def _judge_default(self) -> Judge:
+        return Judge(parent=self)
+
+    async def publish(self, problem: Problem) -> Problem:
+        """Compute and check expected values; return the published problem. Coroutine.
+
+        Raises :class:`ProblemError` if the reference solution does not pass
+        every case or an expected value is not plain data.
+        """
+        reference = self.reference_submission(problem)
+        syntax = self.judge.check_syntax(problem, reference)
+        if syntax is not None:
+            raise ProblemError(f"the reference solution does not parse: {syntax.message}", line=syntax.line)
+        outcome = await self.judge.run_in_sandbox(problem, reference, 0, True)
+        for index, source in enumerate(reference.cells):
+            end = outcome.ends.get(("cell", index))
+            if end is not None and end.get("status") != "ok":
+                error = end.get("error") or {}
+                raise ProblemError(
+                    f"the reference solution raises {error.get('ename', 'an error')}: {error.get('evalue', '')}"
+                )
+        for index, case in enumerate(problem.cases):
+            end = outcome.ends.get(("case", index))
+            if end is None:
+                if outcome.aborted is not None:
+                    what = _ABORT_TEXT[outcome.aborted]
+                    if outcome.aborted_step is None or outcome.aborted_step[0] == "cell":
+                        raise ProblemError(f"the reference solution {what}")
+                    raise ProblemError(
+                        f"the reference solution {what} on case {case.name!r}", cell=case.cell, line=case.line
+                    )
+                raise ProblemError("the reference solution did not finish", cell=case.cell, line=case.line)
+            case.expected = self.expected_value(case, end)
+        return problem
+
+    def reference_submission(self, problem: Problem) -> Submission:
+        """The code a reference run executes: untagged code cells and the solution, in order."""
+        cells = []
+        for cell in problem.notebook.cells:
+            tags = set(cell.get("metadata", {}).get("tags", []))
+            if cell.cell_type != "code" or tags & {"starter", *TEST_TAGS}:
+                continue
+            if cell.source.strip():
+                cells.append(cell.source)
+        return Submission(cells=tuple(cells))
+
+    def expected_value(self, case: Case, end: dict[str, Any]) -> Any:
+        """Check one case of the reference run and return what to store as expected."""
+        status = end.get("status")
+        if status != "ok":
+            error = end.get("error") or {}
+            if status == "failed":
+                detail = f": {end['message']}" if end.get("message") else ""
+                raise ProblemError(
+                    f"the reference solution fails case {case.name!r}{detail}", cell=case.cell, line=case.line
+                )
+            raise ProblemError(
+                f"the reference solution raises {error.get('ename', 'an error')} on case {case.name!r}: "
+                f"{error.get('evalue', '')}".rstrip(": "),
+                cell=case.cell,
+                line=case.line,
+            )
+        try:
+            if case.kind is CaseKind.VALUE:
+                value = decode(end.get("value"))
+                if not is_plain(value):
+                    raise ProblemError(
+                        f"the expected value of case {case.name!r} is not plain data (got {describe(value)}); "
+                        "tests must produce numbers, strings, bytes, None, bools, lists, tuples, dicts or sets",
+                        cell=case.cell,
+                        line=case.line,
+                    )
+                return end.get("value")
+            if case.kind is CaseKind.ASSERT_EQUAL:
+                left, right = decode(end.get("value")), decode(end.get("other"))
+                if not (is_plain(left) and is_plain(right)):
+                    raise ProblemError(
+                        f"case {case.name!r} compares values that are not plain data",
+                        cell=case.cell,
+                        line=case.line,
+                    )
+                if not values_equal(right, left):
+                    raise ProblemError(
+                        f"the reference solution fails case {case.name!r}: {describe(left)} != {describe(right)}",
+                        cell=case.cell,
+                        line=case.line,
+                    )
+                return None
+            if case.kind is CaseKind.STDIO:
+                return str(end.get("output", ""))
+        except DecodeError as e:
+            raise ProblemError(
+                f"the value of case {case.name!r} could not be read: {e}", cell=case.cell, line=case.line
+            ) from None
+        return None
+
+
+def write_outputs(problem: Problem, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``<id>.ipynb`` (student) and ``<id>.bundle`` (judge) atomically: both or neither."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ProblemError(f"cannot create output directory {out}: {e.strerror}") from None
+    student_path = out / f"{problem.meta.id}.ipynb"
+    bundle_path = out / f"{problem.meta.id}.bundle"
+    contents = [
+        (student_path, nbformat.writes(problem.student_notebook())),
+        (bundle_path, json.dumps(problem.to_bundle(), ensure_ascii=False, indent=1)),
+    ]
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in contents:
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                if not text.endswith("\n"):
+                    f.write("\n")
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except OSError as e:
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise ProblemError(f"cannot write to {out}: {e.strerror}") from None
+    return student_path, bundle_path
