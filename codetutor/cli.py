@@ -69,6 +69,14 @@ class CodeTutorApp(CodeTutorBaseApp):
             "codetutor.judge.app.JudgeApp",
             "Judge a submission against a problem and print the verdict.",
         ),
+        "judge-service": (
+            "codetutor.judge.service.JudgeServiceApp",
+            "Run the judge service (JupyterHub service: API, queue, workers).",
+        ),
+        "judge-worker": (
+            "codetutor.judge.worker.JudgeWorkerApp",
+            "Run one judge worker process on the judge service's queue.",
+        ),
     }
 
     def start(self) -> None:
