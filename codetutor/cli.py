@@ -77,6 +77,14 @@ class CodeTutorApp(CodeTutorBaseApp):
             "codetutor.judge.worker.JudgeWorkerApp",
             "Run one judge worker process on the judge service's queue.",
         ),
+        "llm": (
+            "codetutor.tutor.app.LLMApp",
+            "The shared LLM service (llm serve: OpenAI-compatible API over a GGUF model).",
+        ),
+        "tutor": (
+            "codetutor.tutor.app.TutorApp",
+            "The AI tutor (tutor serve: chat/hint/review API; tutor check-reply: the guard).",
+        ),
     }
 
     def start(self) -> None:
