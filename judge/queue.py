@@ -93,7 +93,9 @@ class Queue(LoggingConfigurable):
         """``None`` when the transport is healthy or there is none, else what is wrong."""
         return None
 
-    async def _poll_database(self, owner: str, timeout_s: float, min_age_s: float = 0.0) -> Lease | None:
+    async def _poll_database(
+        self, owner: str, timeout_s: float, min_age_s: float = 0.0
+    ) -> Lease | None:
         assert self.store is not None
         deadline = time.monotonic() + timeout_s
         while True:
@@ -132,9 +134,9 @@ class RedisQueue(Queue):
         from the database directly (it was submitted while Redis was down).""",
     ).tag(config=True)
 
-    retry_redis_s = Float(
-        2.0, help="While Redis is down, how often to try it again."
-    ).tag(config=True)
+    retry_redis_s = Float(2.0, help="While Redis is down, how often to try it again.").tag(
+        config=True
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -172,7 +174,9 @@ class RedisQueue(Queue):
 
     def _mark_down(self, error: BaseException) -> None:
         if self._down_since is None:
-            self.log.warning("Redis unavailable at %s (%s); using the database alone", self.url, error)
+            self.log.warning(
+                "Redis unavailable at %s (%s); using the database alone", self.url, error
+            )
             self._down_since = time.monotonic()
         self._group_ready = False
 
@@ -224,13 +228,13 @@ class RedisQueue(Queue):
         assert self._redis is not None and self.store is not None
         await self._ensure_group()
         idle_ms = int(self.visibility_timeout_s * 1000)
-        reply = await self._redis.xautoclaim(
+        reply: Any = await self._redis.xautoclaim(
             self.stream, self.group, owner, min_idle_time=idle_ms, start_id="0-0", count=1
         )
-        messages = reply[1] if reply else []
+        messages: list[Any] = reply[1] if reply else []
         if not messages:
             block_ms = max(1, int(min(timeout_s, 1.0) * 1000))
-            read = await self._redis.xreadgroup(
+            read: Any = await self._redis.xreadgroup(
                 self.group, owner, {self.stream: ">"}, count=1, block=block_ms
             )
             messages = read[0][1] if read else []

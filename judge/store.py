@@ -405,6 +405,19 @@ class Store(LoggingConfigurable):
                 or 0
             )
 
+    async def status_counts(self) -> dict[str, int]:
+        """How many submissions are ``queued`` and ``running`` (both keys always present)."""
+        pending = [SubmissionStatus.QUEUED.value, SubmissionStatus.RUNNING.value]
+        async with self.session() as s:
+            rows = await s.execute(
+                select(Submission.status, func.count())
+                .where(Submission.status.in_(pending))
+                .group_by(Submission.status)
+            )
+            counts = dict.fromkeys(pending, 0)
+            counts.update({status: n for status, n in rows.tuples()})
+            return counts
+
     async def changed_since(self, since: datetime) -> list[Submission]:
         """Submissions started or finished at or after ``since`` (for events and metrics)."""
         async with self.session() as s:

@@ -305,7 +305,7 @@ class JudgeWorkerApp(JudgeBackendMixin, CodeTutorBaseApp):
         "parent-pid": "JudgeWorkerApp.parent_pid",
     }
 
-    def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+    def initialize(self, argv: list[str] | None = None) -> None:
         super().initialize(argv)
         if self.config_file:
             load_config(self, self.config_file)
@@ -406,7 +406,9 @@ class WorkerPool(LoggingConfigurable):
             code = await proc.wait()
             if self._stopping:
                 break
-            self.log.warning("judge worker %s (pid %s) exited with %s; restarting", slot, proc.pid, code)
+            self.log.warning(
+                "judge worker %s (pid %s) exited with %s; restarting", slot, proc.pid, code
+            )
             await asyncio.sleep(self.restart_delay_s)
 
     async def stop(self, timeout_s: float = 10.0) -> None:

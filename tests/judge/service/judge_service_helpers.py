@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from tornado import web
+
+HERE = Path(__file__).parent
 
 
 def free_port() -> int:
@@ -10,3 +25,269 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def problem_notebook(slug: str = "add", *, time_limit_s: float = 5.0, title: str = "Add") -> dict:
+    """A small function-mode problem: ``add(a, b)`` with public and hidden cases."""
+    import nbformat.v4 as v4
+
+    nb = v4.new_notebook()
+    nb.metadata["codetutor"] = {
+        "id": slug,
+        "title": {"en": title, "ko": "더하기"},
+        "difficulty": 1,
+        "tags": ["basics"],
+        "mode": "function",
+        "time_limit_s": time_limit_s,
+    }
+
+    def tagged(cell, tag):
+        cell.metadata["tags"] = [tag]
+        return cell
+
+    nb.cells = [
+        tagged(v4.new_markdown_cell("Write `add(a, b)` returning the sum."), "statement"),
+        tagged(v4.new_code_cell("def add(a, b):\n    pass"), "starter"),
+        tagged(v4.new_code_cell("def add(a, b):\n    return a + b"), "solution"),
+        tagged(
+            v4.new_code_cell("# case: small\nadd(1, 2)\n# case: zero\nadd(0, 0)"), "public-tests"
+        ),
+        tagged(
+            v4.new_code_cell("# case: big\nadd(10**6, 1)\n# case: negative\nadd(-5, 2)"),
+            "hidden-tests",
+        ),
+    ]
+    return dict(nb)
+
+
+ACCEPTED = "def add(a, b):\n    return a + b\n"
+WRONG = "def add(a, b):\n    return a - b\n"
+
+
+class FakeHub:
+    """Stands in for JupyterHub's token check in tests: ``GET /hub/api/user``.
+
+    Answers like the Hub does: the model (name, kind, scopes) of the user who
+    owns the token in the ``Authorization`` header, or 403 for an unknown
+    token. Runs its own event loop in a thread, so the service processes can
+    reach it whatever the test does meanwhile.
+    """
+
+    SERVICE_ACCESS = "access:services!service=judge"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.tokens: dict[str, dict] = {}
+        self.requests = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hub/api"
+
+    def add_user(self, name: str, *scopes: str, access: bool = True) -> str:
+        """A new token for ``name`` with ``scopes`` (plus access to the service)."""
+        token = secrets.token_hex(16)
+        granted = [*scopes, *([self.SERVICE_ACCESS] if access else [])]
+        self.tokens[token] = {
+            "kind": "user",
+            "name": name,
+            "admin": False,
+            "groups": [],
+            "scopes": granted,
+        }
+        return token
+
+    def start(self) -> None:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            hub = self
+
+            class UserHandler(web.RequestHandler):
+                def get(self) -> None:
+                    hub.requests += 1
+                    header = self.request.headers.get("Authorization", "")
+                    token = header.split(None, 1)[1] if " " in header else ""
+                    model = hub.tokens.get(token)
+                    if model is None:
+                        self.set_status(403)
+                        self.finish({"status": 403, "message": "Forbidden"})
+                        return
+                    self.finish(model)
+
+            app = web.Application([(r"/hub/api/user", UserHandler)])
+            server = app.listen(self.port, "127.0.0.1")
+            ready.set()
+            loop.run_forever()
+            server.stop()
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="FakeHub", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+class ServiceProcess:
+    """``codetutor judge-service`` as a real process, with its real worker processes."""
+
+    def __init__(
+        self,
+        *,
+        hub: FakeHub,
+        db_url: str,
+        workdir: Path,
+        workers: int = 2,
+        redis_url: str = "",
+        config: str = "",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.hub = hub
+        self.db_url = db_url
+        self.redis_url = redis_url
+        self.workers = workers
+        self.port = free_port()
+        self.workdir = workdir
+        self.config_path = workdir / "judge_config.py"
+        self.config_path.write_text(FAST_CONFIG + config)
+        self.extra_args = extra_args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / f"service-{self.port}.log"
+        self.base = f"http://127.0.0.1:{self.port}/services/judge/"
+
+    def url(self, path: str) -> str:
+        return self.base + path.lstrip("/")
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "JUPYTERHUB_API_URL": self.hub.api_url,
+                "JUPYTERHUB_API_TOKEN": "service-token",
+                "JUPYTERHUB_CLIENT_ID": "service-judge",
+                "JUPYTERHUB_SERVICE_NAME": "judge",
+                "JUPYTERHUB_SERVICE_PREFIX": "/services/judge/",
+                "PYTHONPATH": os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
+            }
+        )
+        argv = [
+            sys.executable,
+            "-m",
+            "codetutor",
+            "judge-service",
+            f"--port={self.port}",
+            f"--workers={self.workers}",
+            f"--db-url={self.db_url}",
+            f"--config={self.config_path}",
+            *([f"--redis-url={self.redis_url}"] if self.redis_url else []),
+            *self.extra_args,
+        ]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"judge service exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url("health"), timeout=2).status_code in (200, 503):
+                    return
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"judge service did not start:\n{self.log_path.read_text()[-3000:]}"
+                )
+            time.sleep(0.2)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+#: Short timeouts so that fault tests finish in seconds.
+FAST_CONFIG = """
+c.Queue.visibility_timeout_s = 4
+c.Queue.poll_interval_s = 0.1
+c.RedisQueue.sweep_age_s = 2
+c.RedisQueue.retry_redis_s = 1
+c.RateLimiter.retry_redis_s = 1
+c.WorkerPool.restart_delay_s = 0.2
+c.SubmissionWatcher.interval_s = 0.1
+"""
+
+
+class Client:
+    """A user of the judge API (requests with their Hub token)."""
+
+    def __init__(self, service: ServiceProcess, token: str) -> None:
+        self.service = service
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {token}"
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.service.url(path), timeout=30, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.service.url(path), timeout=120, **kwargs)
+
+    def wait_judged(self, submission_id: int, timeout_s: float = 120.0) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            r = self.get(f"api/submissions/{submission_id}")
+            if r.status_code == 200 and r.json()["status"] == "judged":
+                return dict(r.json())
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"submission {submission_id} not judged: {r.status_code} {r.text}"
+                )
+            time.sleep(0.2)
+
+
+def database_rows(db_url: str) -> tuple[list[dict], dict[int, int]]:
+    """Every submission row, and the number of case results of each submission."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            subs = [
+                dict(row._mapping)
+                for row in conn.execute(
+                    sqlalchemy.text(
+                        "SELECT id, status, verdict, attempts, lease_owner"
+                        " FROM submissions ORDER BY id"
+                    )
+                )
+            ]
+            counts = {
+                int(sid): int(n)
+                for sid, n in conn.execute(
+                    sqlalchemy.text(
+                        "SELECT submission_id, count(*) FROM case_results GROUP BY submission_id"
+                    )
+                )
+            }
+    finally:
+        engine.dispose()
+    return subs, counts
