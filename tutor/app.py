@@ -13,8 +13,11 @@ from traitlets import Bool, Unicode
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
+from codetutor.tutor.guard import SolutionGuard
+from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
-from codetutor.tutor.service import LLMService, ServiceBase
+from codetutor.tutor.service import LLMService, ServiceBase, TutorService
+from codetutor.tutor.tutor import Tutor
 
 
 def _run_service(service: ServiceBase) -> None:
@@ -95,4 +98,104 @@ class LLMApp(CodeTutorBaseApp):
         self.subapp.start()
 
 
-__all__ = ["Bool", "LLMApp", "LLMServeApp", "json"]
+class TutorServeApp(CodeTutorBaseApp):
+    """``codetutor tutor serve``: the tutor service (chat, hints, review)."""
+
+    name = "tutor serve"
+    description = """Serve the tutor's chat (WebSocket), hint and review API with a
+    guarded, grounded LLM. By default the model runs in-process (the bundled small
+    model, or --model); --llm-url points it at a shared OpenAI-compatible service."""
+
+    classes = [TutorService, Tutor, SolutionGuard, DailyQuota, *_service_classes]
+
+    config_file = Unicode("", help="Python config file to load.").tag(config=True)
+    llm_url = Unicode(
+        "", help="Use this OpenAI-compatible endpoint (…/v1) instead of an in-process model."
+    ).tag(config=True)
+
+    aliases: Any = {
+        "model": "LlamaCppEngine.model_path",
+        "port": "TutorService.port",
+        "ip": "TutorService.ip",
+        "gpu-layers": "LlamaCppEngine.n_gpu_layers",
+        "problems": "Tutor.problem_dirs",
+        "llm-url": "TutorServeApp.llm_url",
+        "config": "TutorServeApp.config_file",
+    }
+
+    def start(self) -> None:
+        if self.extra_args:
+            raise UsageError(f"unexpected argument {self.extra_args[0]!r}")
+        if self.config_file:
+            if not Path(self.config_file).is_file():
+                raise UsageError(f"config file not found: {self.config_file}")
+            self.load_config_file(self.config_file)
+        if self.llm_url:
+            self.config.TutorService.engine_class = OpenAIEngine
+            self.config.OpenAIEngine.api_url = self.llm_url
+        _run_service(TutorService(parent=self))
+
+
+class CheckReplyApp(CodeTutorBaseApp):
+    """``codetutor tutor check-reply PROBLEM.ipynb REPLY.md [--json]``."""
+
+    name = "tutor check-reply"
+    description = """Run the solution guard on a candidate tutor reply: prints whether it
+    may be shown to a student and why. Exit 0 either way, 2 on bad input."""
+
+    classes = [SolutionGuard]
+
+    json_output = Bool(False, help="Print one JSON object.").tag(config=True)
+    flags: Any = {
+        **CodeTutorBaseApp.flags,
+        "json": ({"CheckReplyApp": {"json_output": True}}, "Print one JSON object."),
+    }
+
+    def start(self) -> None:
+        from codetutor.judge.exceptions import ProblemError
+        from codetutor.judge.problem import Problem
+
+        problem_path, reply_path = self.positional(2, "PROBLEM.ipynb REPLY.md [--json]")
+        try:
+            problem = Problem.load(problem_path)
+        except ProblemError as e:
+            raise UsageError(str(e)) from e
+        try:
+            reply = Path(reply_path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read {reply_path}: {e}") from e
+
+        async def check() -> dict[str, Any]:
+            guard = SolutionGuard(parent=self)
+            try:
+                result = await guard.check(problem, reply)
+            finally:
+                close = getattr(guard.judge, "close", None)
+                if close is not None:
+                    await close()
+            return {"allowed": result.allowed, "reason": result.reason}
+
+        outcome = asyncio.run(check())
+        if self.json_output:
+            print(json.dumps(outcome, ensure_ascii=False))
+        else:
+            print(("allowed: " if outcome["allowed"] else "withheld: ") + outcome["reason"])
+
+
+class TutorApp(CodeTutorBaseApp):
+    """``codetutor tutor``: the tutor's commands."""
+
+    name = "tutor"
+    description = "The AI tutor: its service and the solution guard."
+    subcommands: Any = {
+        "serve": ("codetutor.tutor.app.TutorServeApp", "Serve the tutor API."),
+        "check-reply": (
+            "codetutor.tutor.app.CheckReplyApp",
+            "Check a candidate reply with the solution guard.",
+        ),
+    }
+
+    def start(self) -> None:
+        if self.subapp is None:
+            raise UsageError("missing subcommand; choose one of: check-reply, serve")
+        self.subapp.start()

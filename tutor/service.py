@@ -24,7 +24,7 @@ from typing import Any
 from tornado import httpserver, web
 from tornado.escape import json_encode
 from tornado.iostream import StreamClosedError
-from traitlets import Instance, Integer, Type, Unicode, default
+from traitlets import Bool, Instance, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from codetutor.tutor.auth import ServiceAuth
@@ -455,3 +455,36 @@ class LLMService(ServiceBase):
 
     def routes(self) -> list[tuple[str, type[web.RequestHandler]]]:
         return super().routes() + llm_routes(self.prefix)
+
+
+class TutorService(ServiceBase):
+    """The tutor service (``codetutor tutor serve``): chat, hints and reviews.
+
+    Generates with its own engine — in-process llama.cpp by default, or
+    ``OpenAIEngine`` pointed at a shared ``codetutor llm serve`` — behind its own
+    fair scheduler, and also serves the OpenAI-compatible routes of that engine
+    when :attr:`serve_llm_api` is set.
+    """
+
+    serve_llm_api = Bool(
+        True, help="Also serve /v1/chat/completions etc. from this service's engine."
+    ).tag(config=True)
+
+    tutor = Instance("codetutor.tutor.tutor.Tutor")
+
+    @default("tutor")
+    def _default_tutor(self) -> Any:
+        from codetutor.tutor.tutor import Tutor
+
+        return Tutor(parent=self, scheduler=self.scheduler)
+
+    def routes(self) -> list[tuple[str, type[web.RequestHandler]]]:
+        from codetutor.tutor.handlers import tutor_routes
+
+        routes = super().routes() + tutor_routes(self.prefix)
+        if self.serve_llm_api:
+            routes += llm_routes(self.prefix)
+        return routes
+
+    def extra_settings(self) -> dict[str, Any]:
+        return {"tutor": self.tutor}

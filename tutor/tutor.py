@@ -1,0 +1,375 @@
+"""The tutor: grounded chat with a hint ladder and a solution guard, and code review.
+
+:class:`Tutor` is the one manager the tutor service's handlers call. For each turn
+it admits the request (rate limit and daily quota), builds the prompt from what the
+student may see, asks the scheduler for a generation, and releases the reply to the
+student only through the :class:`~codetutor.tutor.guard.SolutionGuard`:
+
+* text is released line by line; a line that could carry code (backticks, brackets,
+  ``=``, keywords, indentation) is released only after the guard approved the whole
+  reply up to and including it, and a fenced block only once it is closed;
+* the complete reply is checked again at the end;
+* a withheld reply stops the generation and is replaced by a fixed hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from traitlets import Any as AnyTrait
+from traitlets import Float, Instance, Integer, List, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from codetutor.tutor import prompts, review
+from codetutor.tutor.engine import GenerationRequest
+from codetutor.tutor.exceptions import BadRequestError, ProblemError, RateLimitedError
+from codetutor.tutor.guard import SolutionGuard
+from codetutor.tutor.metrics import RejectReason
+from codetutor.tutor.quota import DailyQuota
+from codetutor.tutor.scheduler import Scheduler
+
+_MAYBE_CODE = re.compile(
+    r"[`()\[\]{}=:;]|^\s{2,}\S|\b(?:def|return|for|while|import|lambda|print)\b", re.M
+)
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})", re.M)
+_PROBLEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def _fences_closed(text: str) -> bool:
+    return len(_FENCE_LINE.findall(text)) % 2 == 0
+
+
+class Tutor(LoggingConfigurable):
+    """Chat, hints and reviews for students (see the module docstring)."""
+
+    scheduler = Instance(Scheduler)
+    guard = Instance(SolutionGuard)
+    quota = Instance(DailyQuota)
+    rate_limiter = AnyTrait(
+        help="Token buckets per user (default: the judge service's RateLimiter)."
+    )
+
+    problem_dirs = List(
+        Unicode(),
+        help="""Directories holding problems, looked up by id as ID.bundle, ID.ipynb or
+        ID/problem.ipynb. The tutor reads the reference solution from here (for the
+        guard); the student never sends it.""",
+    ).tag(config=True)
+    rate_limit_class = Unicode(
+        "ai", help="The RateLimiter limit class of tutor requests (SPEC: AI burst 5)."
+    ).tag(config=True)
+    max_history_messages = Integer(
+        8, help="Earlier chat messages (user and tutor) kept per student and problem."
+    ).tag(config=True)
+    max_history_chars = Integer(
+        6000, help="Characters of earlier messages sent to the model at most."
+    ).tag(config=True)
+    max_message_chars = Integer(4000, help="Longest student message accepted.").tag(config=True)
+    max_code_chars = Integer(20000, help="Longest student code accepted.").tag(config=True)
+    chat_max_tokens = Integer(256, help="max_tokens of a chat reply.").tag(config=True)
+    review_max_tokens = Integer(384, help="max_tokens of a review.").tag(config=True)
+    temperature = Float(0.3, help="Sampling temperature of chat replies.").tag(config=True)
+    seed = Integer(0, help="Sampling seed (fixed, so a reply can be reproduced).").tag(config=True)
+    attempts_per_level = Integer(
+        2, help="Failed submissions that raise the hint ladder by one rung."
+    ).tag(config=True)
+    deadline_s = Float(90.0, help="Deadline of one generation, queue wait included.").tag(
+        config=True
+    )
+
+    @default("guard")
+    def _default_guard(self) -> SolutionGuard:
+        return SolutionGuard(parent=self)
+
+    @default("quota")
+    def _default_quota(self) -> DailyQuota:
+        return DailyQuota(parent=self)
+
+    @default("rate_limiter")
+    def _default_rate_limiter(self) -> Any:
+        from codetutor.judge.ratelimit import RateLimiter
+
+        return RateLimiter(parent=self)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._problems: dict[str, Any] = {}
+        self._history: dict[tuple[str, str], deque[dict[str, str]]] = {}
+        self._hints_asked: dict[tuple[str, str], int] = {}
+
+    # -- problems and admission ------------------------------------------
+
+    def load_problem(self, problem_id: str) -> Any:
+        """The problem with ``problem_id`` from :attr:`problem_dirs`; raises ProblemError."""
+        from codetutor.judge.exceptions import ProblemError as JudgeProblemError
+        from codetutor.judge.problem import Problem
+
+        if not isinstance(problem_id, str) or not _PROBLEM_ID.match(problem_id):
+            raise BadRequestError("problem_id must be a problem's id")
+        if problem_id in self._problems:
+            return self._problems[problem_id]
+        for directory in self.problem_dirs:
+            for candidate in (
+                Path(directory, f"{problem_id}.bundle"),
+                Path(directory, f"{problem_id}.ipynb"),
+                Path(directory, problem_id, "problem.ipynb"),
+            ):
+                if candidate.is_file():
+                    try:
+                        problem = Problem.load(candidate)
+                    except JudgeProblemError as e:
+                        raise ProblemError(
+                            f"{candidate}: {e}", "This problem cannot be read."
+                        ) from e
+                    self._problems[problem_id] = problem
+                    return problem
+        raise ProblemError(f"no problem {problem_id!r} in {self.problem_dirs}", "Unknown problem.")
+
+    async def admit(self, user: str, endpoint: str, groups: list[str] | None = None) -> None:
+        """Coroutine: charge one request to ``user``; raise RateLimitedError past a limit."""
+        from codetutor.tutor import metrics
+
+        decision = await self.rate_limiter.hit(self.rate_limit_class, endpoint, user)
+        if not decision.allowed:
+            metrics.LLM_REJECTED.labels(reason=RejectReason.rate_limited.value).inc()
+            raise RateLimitedError(
+                f"{user} rate-limited on {endpoint}",
+                int(decision.retry_after_header),
+                "Too many tutor requests; wait a moment.",
+            )
+        quota = await self.quota.take(user, groups)
+        if not quota.allowed:
+            metrics.LLM_REJECTED.labels(reason=RejectReason.quota_exhausted.value).inc()
+            raise RateLimitedError(
+                f"{user} used today's quota of {quota.limit}",
+                quota.retry_after_s,
+                f"You have used today's {quota.limit} tutor requests; more tomorrow.",
+            )
+
+    # -- chat ----------------------------------------------------------------
+
+    def history(self, user: str, problem_id: str) -> list[dict[str, str]]:
+        """The bounded history of ``user`` on ``problem_id`` (their own, nobody else's)."""
+        messages = list(self._history.get((user, problem_id), ()))
+        total = 0
+        kept: list[dict[str, str]] = []
+        for message in reversed(messages):
+            total += len(message["content"])
+            if total > self.max_history_chars:
+                break
+            kept.append(message)
+        kept.reverse()
+        # A history must start with the student's turn for strict chat templates.
+        while kept and kept[0]["role"] != "user":
+            kept.pop(0)
+        return kept
+
+    def _remember(self, user: str, problem_id: str, question: str, answer: str) -> None:
+        key = (user, problem_id)
+        turns = self._history.setdefault(key, deque(maxlen=max(2, self.max_history_messages)))
+        turns.append({"role": "user", "content": question})
+        turns.append({"role": "assistant", "content": answer})
+
+    def forget(self, user: str, problem_id: str | None = None) -> None:
+        """Drop ``user``'s chat history (on one problem, or all) and hint counters."""
+        for store in (self._history, self._hints_asked):
+            for key in [k for k in store if k[0] == user and problem_id in (None, k[1])]:
+                del store[key]
+
+    async def chat(
+        self,
+        *,
+        user: str,
+        problem_id: str,
+        message: str,
+        code: str = "",
+        verdict: dict[str, Any] | None = None,
+        lang: str | None = None,
+        hint: bool = False,
+        attempts: int = 0,
+        groups: list[str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Answer one student turn, as events.
+
+        Yields ``{"type": "token", "text"}`` pieces, possibly ``{"type": "replace",
+        "text", "reason"}`` (the reply so far is withheld: show this instead), then
+        ``{"type": "done", "lang", "level", "withheld"}``. Raises
+        :class:`RateLimitedError`, :class:`QueueFullError`, :class:`BadRequestError`,
+        :class:`ProblemError` before the first event. Closing the iterator early
+        cancels the generation.
+        """
+        if not isinstance(message, str) or not message.strip():
+            if not hint:
+                raise BadRequestError("message must be non-empty text")
+            message = ""
+        if len(message) > self.max_message_chars or len(code or "") > self.max_code_chars:
+            raise BadRequestError("message or code too long")
+        problem = self.load_problem(problem_id)
+        await self.admit(user, "chat", groups)
+        language = prompts.choose_language(lang, message or code)
+        key = (user, problem_id)
+        level: prompts.HintLevel | None = None
+        line: int | None = None
+        if hint:
+            level = prompts.hint_level(
+                max(0, int(attempts)), self._hints_asked.get(key, 0), self.attempts_per_level
+            )
+            self._hints_asked[key] = self._hints_asked.get(key, 0) + 1
+            if level is prompts.HintLevel.LINE:
+                line = prompts.suspect_line(code or "", problem.solution_source)
+            if not message:
+                message = "힌트를 주세요." if language == "ko" else "Can I have a hint?"
+        context = prompts.TutorContext(
+            statement=problem.statement(language),
+            title=problem.meta.title_for(language),
+            code=code or "",
+            verdict=prompts.student_verdict(verdict),
+            lang=language,
+            level=level,
+            line=line,
+        )
+        request = GenerationRequest(
+            user=user,
+            messages=prompts.build_messages(context, self.history(user, problem_id), message),
+            max_tokens=self.chat_max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+        job = self.scheduler.submit(request, deadline_s=self.deadline_s)
+        fallback_level = level or prompts.HintLevel.NUDGE
+        released = ""
+        pending: list[str] = []
+        try:
+            async for chunk in job.stream():
+                if not chunk.text:
+                    continue
+                pending.append(chunk.text)
+                text = "".join(pending)
+                cut = text.rfind("\n") + 1
+                if not cut or not _fences_closed(released + text[:cut]):
+                    continue
+                segment = text[:cut]
+                if _MAYBE_CODE.search(segment):
+                    verdict_now = await self.guard.check(problem, released + segment)
+                    if not verdict_now.allowed:
+                        job.cancel("withheld by the guard")
+                        async for event in self._withhold(
+                            user,
+                            problem,
+                            message,
+                            language,
+                            fallback_level,
+                            line,
+                            verdict_now.reason,
+                        ):
+                            yield event
+                        return
+                yield {"type": "token", "text": segment}
+                released += segment
+                pending = [text[cut:]] if text[cut:] else []
+            rest = "".join(pending)
+            final = await self.guard.check(problem, released + rest)
+            if not final.allowed:
+                async for event in self._withhold(
+                    user, problem, message, language, fallback_level, line, final.reason
+                ):
+                    yield event
+                return
+            if rest:
+                yield {"type": "token", "text": rest}
+            self._remember(user, problem_id, message, released + rest)
+            yield {
+                "type": "done",
+                "lang": language,
+                "level": int(level) if level else None,
+                "line": line,
+                "withheld": False,
+            }
+        finally:
+            if not job.done:
+                job.cancel("client went away")
+
+    async def _withhold(
+        self,
+        user: str,
+        problem: Any,
+        message: str,
+        language: str,
+        level: prompts.HintLevel,
+        line: int | None,
+        reason: str,
+    ) -> AsyncIterator[dict[str, Any]]:
+        text = prompts.fallback_hint(language, level, list(problem.meta.tags), line)
+        self._remember(user, problem.meta.id, message, text)
+        yield {"type": "replace", "text": text, "reason": reason}
+        yield {
+            "type": "done",
+            "lang": language,
+            "level": int(level),
+            "line": line,
+            "withheld": True,
+        }
+
+    # -- review ----------------------------------------------------------------
+
+    async def review(
+        self,
+        *,
+        user: str,
+        code: str,
+        problem_id: str | None = None,
+        lang: str | None = None,
+        groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Coroutine: review ``code``; returns ``{"findings": [...], "model_ok": bool, "lang"}``.
+
+        Findings are schema-valid always: the model's output is validated and dropped
+        whole when malformed (``model_ok`` false), and a model finding whose text
+        the guard withholds is dropped.
+        """
+        if not isinstance(code, str) or not code.strip():
+            raise BadRequestError("code must be non-empty text")
+        if len(code) > self.max_code_chars:
+            raise BadRequestError("code too long")
+        problem = self.load_problem(problem_id) if problem_id else None
+        await self.admit(user, "review", groups)
+        language = prompts.choose_language(lang, code)
+        statement = problem.statement(language) if problem is not None else ""
+        request = GenerationRequest(
+            user=user,
+            messages=review.review_messages(code, language, statement),
+            max_tokens=self.review_max_tokens,
+            temperature=0.0,
+            seed=self.seed,
+            json_schema=review.REVIEW_SCHEMA,
+        )
+        job = self.scheduler.submit(request, deadline_s=self.deadline_s)
+        try:
+            text = "".join([chunk.text async for chunk in job.stream()])
+        finally:
+            if not job.done:
+                job.cancel("client went away")
+        line_count = len(code.splitlines())
+        model_findings = review.parse_model_findings(text, line_count)
+        model_ok = model_findings is not None
+        if model_findings is None:
+            self.log.info("dropped malformed review output for %s (%d chars)", user, len(text))
+            model_findings = []
+        if problem is not None:
+            kept = []
+            for finding in model_findings:
+                result = await self.guard.check(problem, f"{finding.message}\n\n{finding.hint}")
+                if result.allowed:
+                    kept.append(finding)
+            model_findings = kept
+        ruff = await review.ruff_findings(code)
+        findings = review.merge_findings(model_findings, ruff)
+        return {
+            "findings": [f.to_dict() for f in findings],
+            "model_ok": model_ok,
+            "lang": language,
+        }
