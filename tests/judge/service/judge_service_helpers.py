@@ -291,3 +291,26 @@ def database_rows(db_url: str) -> tuple[list[dict], dict[int, int]]:
     finally:
         engine.dispose()
     return subs, counts
+
+
+def table_counts(db_url: str) -> dict[str, int]:
+    """Rows in each table that bad input must leave alone."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                table: int(
+                    conn.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                )
+                for table in (
+                    "problems",
+                    "hidden_bundles",
+                    "publish_audit",
+                    "submissions",
+                    "case_results",
+                )
+            }
+    finally:
+        engine.dispose()
