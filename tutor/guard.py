@@ -454,6 +454,10 @@ class SolutionGuard(LoggingConfigurable):
 
     judge = AnyTrait(help="The judge used to run candidate code (default: the real Judge).")
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._published: dict[str, Any] = {}
+
     @default("judge")
     def _default_judge(self) -> Any:
         from codetutor.judge.judge import Judge
@@ -474,10 +478,23 @@ class SolutionGuard(LoggingConfigurable):
                 best, best_program = score, program
         return best, best_program
 
+    async def published(self, problem: Any) -> Any:
+        """Coroutine: ``problem`` with its expected values (publishing a notebook once)."""
+        if getattr(problem, "is_published", True):
+            return problem
+        cached = self._published.get(problem.sha256)
+        if cached is None:
+            from codetutor.judge.publish import Publisher
+
+            cached = await Publisher(parent=self, judge=self.judge).publish(problem)
+            self._published[problem.sha256] = cached
+        return cached
+
     async def solves(self, problem: Any, program: str) -> bool:
         """Coroutine: whether ``program`` is accepted by the judge for ``problem``."""
         from codetutor.judge.submission import Submission
 
+        problem = await self.published(problem)
         result = await self.judge.judge(problem, Submission.from_source(program))
         verdict = getattr(result.verdict, "value", result.verdict)
         return bool(verdict == "accepted")
