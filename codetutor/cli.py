@@ -36,7 +36,21 @@ class CodeTutorBaseApp(Application):
         "debug": ({"CodeTutorBaseApp": {"debug": True}}, "Show debug logging."),
     }
 
+    def check_options(self, argv: list[str]) -> None:
+        """Refuse options this command does not know (traitlets would only warn)."""
+        known = {"help", "help-all", "version", *self.flags, *self.aliases}
+        for arg in argv:
+            if arg == "--":
+                break
+            if arg in self.subcommands:
+                return
+            if arg.startswith("-") and arg != "-":
+                name = arg.lstrip("-").split("=", 1)[0]
+                if name not in known and "." not in name and name != "h":
+                    raise UsageError(f"unknown option {arg.split('=', 1)[0]} for 'codetutor {self.name}'")
+
     def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+        self.check_options(list(sys.argv[1:] if argv is None else argv))
         try:
             self.parse_command_line(argv)
         except SystemExit:

@@ -290,7 +290,7 @@ class Problem:
             raise ProblemError(f"{name} is not JSON: {e}") from None
         if isinstance(data, dict) and data.get("format") == BUNDLE_FORMAT:
             return cls.from_bundle(data)
-        return cls.from_notebook(_read_notebook(data, name))
+        return cls.from_notebook(_read_notebook(data, name, text))
 
     @classmethod
     def from_notebook(cls, nb: NotebookNode) -> Problem:
@@ -421,13 +421,13 @@ class Problem:
 # -- parsing helpers --------------------------------------------------------
 
 
-def _read_notebook(data: Any, name: str) -> NotebookNode:
+def _read_notebook(data: Any, name: str, text: str) -> NotebookNode:
     if not isinstance(data, dict) or "cells" not in data:
         raise ProblemError(f"{name} is not a Jupyter notebook")
+    if data.get("nbformat") != 4:
+        raise ProblemError(f"{name}: only nbformat 4 notebooks are supported")
     try:
-        nb = nbformat.from_dict(data)
-        if nb.get("nbformat") != 4:
-            raise ProblemError(f"{name}: only nbformat 4 notebooks are supported")
+        nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
         raise ProblemError(f"{name} is not a valid notebook: {str(e).splitlines()[0]}") from None

@@ -27,7 +27,7 @@ from traitlets import Float, Integer, Type
 from traitlets.config import LoggingConfigurable
 
 from .exceptions import JudgeFailure, SandboxError
-from .sandbox import Sandbox
+from .sandbox import BubblewrapProvisioner, Sandbox, reap_stale_sandboxes
 
 MIME = "application/vnd.codetutor.event+json"
 _HARNESS_MODULE = "_codetutor_kernel"
@@ -265,9 +265,20 @@ class SandboxProvider(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runner = SandboxRunner(parent=self)
+        self._reaped = False
+
+    def reap(self) -> None:
+        """Clean up sandboxes of judge processes that died. Called once, before the first sandbox."""
+        self._reaped = True
+        prov = BubblewrapProvisioner(parent=self)
+        count = reap_stale_sandboxes(prov.runtime_dir, prov.cgroup_root)
+        if count:
+            self.log.warning("removed %d sandboxes left behind by a judge that died", count)
 
     async def acquire(self, memory_limit_mb: int, output_limit_bytes: int) -> Sandbox:
         """A ready sandbox with these limits. Coroutine; raises :class:`SandboxError`."""
+        if not self._reaped:
+            await asyncio.get_running_loop().run_in_executor(None, self.reap)
         error: SandboxError | None = None
         for _ in range(self.start_attempts):
             sandbox = self.sandbox_class(parent=self)

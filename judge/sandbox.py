@@ -133,16 +133,30 @@ class Cgroup:
                 found.add(int(line))
         return sorted(found)
 
-    def kill_all(self) -> None:
-        """SIGKILL every process in the cgroup until none is left (bounded)."""
-        for _ in range(200):
+    def kill_all(self, timeout: float = 10.0) -> bool:
+        """SIGKILL every process in the cgroup and wait until none is left.
+
+        Returns False if some process outlived ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while time.monotonic() < deadline:
             pids = self.pids()
             if not pids:
-                return
+                return True
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+        return not self.pids()
+
+    @classmethod
+    def existing(cls, root: str, name: str) -> Cgroup | None:
+        """The cgroup called ``name`` if it exists in any controller, else None."""
+        if not any(Path(root, c, "codetutor", name).is_dir() for c in cls.CONTROLLERS):
+            return None
+        return cls(root, name)
 
     def remove(self) -> None:
         for path in self.paths.values():
@@ -451,19 +465,60 @@ class BubblewrapProvisioner(SandboxProvisioner):
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart=restart)
+        emptied = True
         if self.cgroup is not None:
-            self.cgroup.kill_all()
+            emptied = self.cgroup.kill_all()
             self.cgroup.remove()
             self.cgroup = None
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
         if self.sandbox_dir is not None:
-            shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+            if emptied:
+                shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+            else:
+                # Keep the directory: reap_stale_sandboxes() finds it once our uid lock is gone.
+                self.log.error("sandbox %s did not die; left for the reaper", self.sandbox_dir)
             self.sandbox_dir = None
         if self._uid_lock is not None:
             UidAllocator.release(self._uid_lock)
             self._uid_lock = None
+
+
+def reap_stale_sandboxes(runtime_dir: str, cgroup_root: str) -> int:
+    """Remove sandboxes left behind by judge processes that died (SIGKILL, crash).
+
+    A live sandbox's owner holds the flock of its uid; a sandbox directory whose
+    uid lock can be taken has no owner: everything in it is killed and removed.
+    Returns how many were reaped.
+    """
+    root = Path(runtime_dir)
+    if not root.is_dir():
+        return 0
+    reaped = 0
+    for entry in root.iterdir():
+        uid_text, _, _ = entry.name.partition("-")
+        if not entry.is_dir() or not uid_text.isdigit():
+            continue
+        lock = root / "uids" / f"{uid_text}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its owner is alive
+            cgroup = Cgroup.existing(cgroup_root, entry.name) if os.geteuid() == 0 else None
+            if cgroup is not None:
+                cgroup.kill_all()
+                cgroup.remove()
+            shutil.rmtree(entry, ignore_errors=True)
+            reaped += 1
+        finally:
+            os.close(fd)
+    return reaped
 
 
 class JudgeKernelSpecManager(KernelSpecManager):

@@ -76,11 +76,9 @@ class Submission:
                 raw = json.loads(text)
             except ValueError as e:
                 raise SubmissionError(f"{filename} is not a notebook (invalid JSON: {e})") from None
-            try:
-                nb = nbformat.from_dict(raw)
-            except Exception:
-                raise SubmissionError(f"{filename} is not a notebook") from None
-            return cls.from_notebook(nb)
+            if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+                raise SubmissionError(f"{filename} is not a notebook")
+            return cls.from_notebook(nbformat.from_dict(raw))
         if filename.endswith(".py"):
             return cls.from_source(text)
         raise SubmissionError(f"{filename}: a submission is a .ipynb notebook or a .py file")
