@@ -1,0 +1,6 @@
+n, b = map(int, input().split())
+out = ""
+while n > 0:  # prints an empty line for 0
+    out = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % b] + out
+    n //= b
+print(out)

@@ -1,0 +1,5 @@
+n = int(input())
+nums = list(map(int, input().split()))
+total = sum(nums)
+print(total)
+print(f"{total // n:.2f}")
