@@ -47,9 +47,11 @@ class CodeTutorBaseApp(Application):
             if arg.startswith("-") and arg != "-":
                 name = arg.lstrip("-").split("=", 1)[0]
                 if name not in known and "." not in name and name != "h":
-                    raise UsageError(f"unknown option {arg.split('=', 1)[0]} for 'codetutor {self.name}'")
+                    raise UsageError(
+                        f"unknown option {arg.split('=', 1)[0]} for 'codetutor {self.name}'"
+                    )
 
-    def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+    def initialize(self, argv: list[str] | None = None) -> None:
         self.check_options(list(sys.argv[1:] if argv is None else argv))
         try:
             self.parse_command_line(argv)
@@ -107,7 +109,7 @@ class CodeTutorApp(CodeTutorBaseApp):
             raise UsageError(f"missing subcommand; choose one of: {names}")
         self.subapp.start()
 
-    def initialize(self, argv: list[str] | None = None) -> None:  # type: ignore[override]
+    def initialize(self, argv: list[str] | None = None) -> None:
         argv = list(sys.argv[1:] if argv is None else argv)
         if argv and not argv[0].startswith("-") and argv[0] not in self.subcommands:
             raise UsageError(

@@ -67,7 +67,7 @@ _close = os.close
 _write_file = os.write
 
 try:
-    _shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+    _shell = get_ipython()  # type: ignore[name-defined]
     _publish = _shell.display_pub.publish
     _transform = _shell.transform_cell
     _user_ns = _shell.user_ns
@@ -122,9 +122,7 @@ class _Capture(io.TextIOBase):
     def isatty(self):
         return False
 
-    @property
-    def encoding(self):
-        return "utf-8"
+    encoding = "utf-8"
 
     def getvalue(self):
         return "".join(self._parts)
@@ -213,7 +211,10 @@ def encode(value):
             if _isinstance(v, tuple):
                 return {TAG: "tuple", "v": [enc(x, depth + 1) for x in tuple.__iter__(v)]}
             if _isinstance(v, dict):
-                return {TAG: "dict", "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in dict.items(v)]}
+                return {
+                    TAG: "dict",
+                    "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in dict.items(v)],
+                }
             if _isinstance(v, frozenset):
                 return {TAG: "frozenset", "v": [enc(x, depth + 1) for x in frozenset.__iter__(v)]}
             if _isinstance(v, set):
@@ -327,15 +328,16 @@ def _stdin_from(text):
         n = _write_file(fd, view)
         view = view[n:]
     os.lseek(fd, 0, 0)
-    _dup2(fd, 0)
-    _close(fd)
+    if fd != 0:  # fd 0 is free when the student's program closed it (open(0) does)
+        _dup2(fd, 0)
+        _close(fd)
     stream = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
     sys.stdin = stream
     return stream
 
 
 def _student_input(stream):
-    def input(prompt=""):  # noqa: A001 - replaces the builtin for the student's program
+    def input(prompt=""):
         if prompt:
             sys.stdout.write(_str(prompt))
         line = stream.readline()
@@ -418,7 +420,18 @@ def _run_stdio(spec, token, limit, cells):
     try:
         code = _compile(program, "<program>", "exec")
     except _BaseException as e:
-        _emit({"token": token, "t": "end", "step": "cell", "i": 0, "status": "syntax", "error": _error_info(e, 0), "wall": 0, "cpu": 0})
+        _emit(
+            {
+                "token": token,
+                "t": "end",
+                "step": "cell",
+                "i": 0,
+                "status": "syntax",
+                "error": _error_info(e, 0),
+                "wall": 0,
+                "cpu": 0,
+            }
+        )
         return
     saved_fd0 = _dup(0)
     try:

@@ -18,7 +18,7 @@ from .judge import Judge
 from .problem import Problem
 from .publish import Publisher, write_outputs
 from .submission import Submission
-from .verdict import JudgeResult, Verdict
+from .verdict import Audience, JudgeResult, Verdict
 
 EXIT_JUDGE_FAILURE = 1
 
@@ -31,7 +31,9 @@ class PublishApp(CodeTutorBaseApp):
         "Validate a problem notebook, run its reference solution in the sandbox to compute "
         "expected values, and write DIR/<id>.ipynb (student notebook) and DIR/<id>.bundle (judge bundle)."
     )
-    out_dir = Unicode("", help="Where to write the student notebook and the bundle.").tag(config=True)
+    out_dir = Unicode("", help="Where to write the student notebook and the bundle.").tag(
+        config=True
+    )
     aliases: Any = {"out": "PublishApp.out_dir"}
 
     def start(self) -> None:
@@ -63,7 +65,9 @@ class JudgeApp(CodeTutorBaseApp):
     )
     json_output = Bool(False, help="Print one JSON object instead of a summary.").tag(config=True)
     instructor = Bool(False, help="Show hidden-case details (instructor view).").tag(config=True)
-    cache_dir = Unicode(help="Where published copies of problem notebooks are cached.").tag(config=True)
+    cache_dir = Unicode(help="Where published copies of problem notebooks are cached.").tag(
+        config=True
+    )
 
     @default("cache_dir")
     def _cache_dir_default(self) -> str:
@@ -76,7 +80,9 @@ class JudgeApp(CodeTutorBaseApp):
     }
 
     def start(self) -> None:
-        problem_path, submission_path = self.positional(2, "PROBLEM.(ipynb|bundle) SUBMISSION.(ipynb|py) [--json]")
+        problem_path, submission_path = self.positional(
+            2, "PROBLEM.(ipynb|bundle) SUBMISSION.(ipynb|py) [--json]"
+        )
         try:
             problem = Problem.load(problem_path)
             submission = Submission.from_path(submission_path)
@@ -106,24 +112,38 @@ class JudgeApp(CodeTutorBaseApp):
 
     async def _published(self, problem: Problem, judge: Judge) -> Problem:
         """A problem notebook's published form, from the cache or computed now."""
-        cached = Path(self.cache_dir, f"{problem.sha256}.bundle")
-        if cached.exists():
-            try:
-                return Problem.load(cached)
-            except ProblemError:
-                cached.unlink(missing_ok=True)
+        cached = self._cached(problem)
+        if cached is not None:
+            return cached
         published = await Publisher(parent=self, judge=judge).publish(problem)
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(published.to_bundle()), encoding="utf-8")
-            os.replace(tmp, cached)
-        except OSError as e:
-            self.log.warning("could not cache the published problem: %s", e)
+        self._store(published)
         return published
 
+    def _cache_path(self, problem: Problem) -> Path:
+        return Path(self.cache_dir, f"{problem.sha256}.bundle")
+
+    def _cached(self, problem: Problem) -> Problem | None:
+        path = self._cache_path(problem)
+        if not path.exists():
+            return None
+        try:
+            return Problem.load(path)
+        except ProblemError:
+            path.unlink(missing_ok=True)
+            return None
+
+    def _store(self, problem: Problem) -> None:
+        path = self._cache_path(problem)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(problem.to_bundle()), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            self.log.warning("could not cache the published problem: %s", e)
+
     def report(self, result: JudgeResult) -> None:
-        audience = "instructor" if self.instructor else "student"
+        audience: Audience = "instructor" if self.instructor else "student"
         if self.json_output:
             print(json.dumps(result.to_dict(audience), ensure_ascii=False))
             return

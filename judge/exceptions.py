@@ -42,7 +42,7 @@ class ProblemError(JudgeException):
         self.cell_id = cell_id
         where = []
         if cell is not None:
-            where.append(f"cell {cell}" + (f" (id {cell_id})" if cell_id else ""))
+            where.append(f"cell {cell}")
         if line is not None:
             where.append(f"line {line}")
         full = f"{', '.join(where)}: {message}" if where else message

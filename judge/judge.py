@@ -83,7 +83,9 @@ class Judge(LoggingConfigurable):
     async def judge(self, problem: Problem, submission: Submission) -> JudgeResult:
         """Judge ``submission``. Coroutine. Raises only for the judge's own failures."""
         if not problem.is_published:
-            raise ProblemError(f"problem {problem.meta.id!r} has no expected values; publish it first")
+            raise ProblemError(
+                f"problem {problem.meta.id!r} has no expected values; publish it first"
+            )
         started = time.monotonic()
         syntax = self.check_syntax(problem, submission)
         if syntax is not None:
@@ -102,8 +104,13 @@ class Judge(LoggingConfigurable):
                 error, stdout, failed_verdict = self.student_cells(problem, submission, outcome)
                 if failed_verdict is not None:
                     cases = [self._skipped(c) for c in problem.cases]
-                    return self._result(problem, failed_verdict, 0.0, cases, started, error=error, stdout=stdout)
-            elif problem.meta.mode is Mode.STDIO and outcome.ends.get(("cell", 0), {}).get("status") == "syntax":
+                    return self._result(
+                        problem, failed_verdict, 0.0, cases, started, error=error, stdout=stdout
+                    )
+            elif (
+                problem.meta.mode is Mode.STDIO
+                and outcome.ends.get(("cell", 0), {}).get("status") == "syntax"
+            ):
                 end = outcome.ends[("cell", 0)]
                 error = _student_error(end, "syntax_error")
                 cases = [self._skipped(c) for c in problem.cases]
@@ -131,7 +138,9 @@ class Judge(LoggingConfigurable):
             try:
                 code = transformer.transform_cell(source)
             except SyntaxError as e:
-                return StudentError("syntax_error", e.msg or "invalid syntax", cell=index, line=e.lineno)
+                return StudentError(
+                    "syntax_error", e.msg or "invalid syntax", cell=index, line=e.lineno
+                )
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -159,7 +168,9 @@ class Judge(LoggingConfigurable):
             total_s=steps * wall + 10.0,
         )
 
-    def kernel_spec(self, problem: Problem, submission: Submission, first: int, run_cells: bool) -> dict[str, Any]:
+    def kernel_spec(
+        self, problem: Problem, submission: Submission, first: int, run_cells: bool
+    ) -> dict[str, Any]:
         """What the harness needs: code, case code and names; never expected values."""
         cases = []
         for case in problem.cases[first:]:
@@ -176,7 +187,9 @@ class Judge(LoggingConfigurable):
             "output_limit": problem.meta.output_limit_bytes,
         }
 
-    async def run_in_sandbox(self, problem: Problem, submission: Submission, first: int, run_cells: bool) -> RunOutcome:
+    async def run_in_sandbox(
+        self, problem: Problem, submission: Submission, first: int, run_cells: bool
+    ) -> RunOutcome:
         """One sandbox, from acquiring to destroying it. Coroutine."""
         meta = problem.meta
         sandbox = await self.provider.acquire(meta.memory_limit_mb, meta.output_limit_bytes)
@@ -191,7 +204,7 @@ class Judge(LoggingConfigurable):
         self, problem: Problem, submission: Submission, outcome: RunOutcome
     ) -> tuple[StudentError | None, str | None, Verdict | None]:
         """Outcome of the student's own cells: (error, their output, verdict if they failed)."""
-        outputs = []
+        outputs: list[str] = []
         for index in range(len(submission.cells)):
             end = outcome.ends.get(("cell", index))
             if end is None:
@@ -199,7 +212,11 @@ class Judge(LoggingConfigurable):
                     status = _ABORT_STATUS[outcome.aborted]
                     err = StudentError(status.value, _ABORT_MESSAGE[outcome.aborted], cell=index)
                     return err, "".join(outputs) or None, status.verdict
-                if outcome.aborted is not None and outcome.aborted_step is None and not outcome.ends:
+                if (
+                    outcome.aborted is not None
+                    and outcome.aborted_step is None
+                    and not outcome.ends
+                ):
                     status = _ABORT_STATUS[outcome.aborted]
                     err = StudentError(status.value, _ABORT_MESSAGE[outcome.aborted], cell=index)
                     return err, None, status.verdict
@@ -210,7 +227,11 @@ class Judge(LoggingConfigurable):
                 continue
             error = end.get("error") or {}
             if status_text == "syntax":
-                return _student_error(end, "syntax_error", index), "".join(outputs) or None, Verdict.SYNTAX_ERROR
+                return (
+                    _student_error(end, "syntax_error", index),
+                    "".join(outputs) or None,
+                    Verdict.SYNTAX_ERROR,
+                )
             status = _HARNESS_STATUS.get(str(status_text), CaseStatus.ERROR)
             verdict = status.verdict
             return (
@@ -225,7 +246,9 @@ class Judge(LoggingConfigurable):
             )
         return None, "".join(outputs) or None, None
 
-    def case_results(self, problem: Problem, first: int, outcome: RunOutcome) -> tuple[list[CaseResult], int | None]:
+    def case_results(
+        self, problem: Problem, first: int, outcome: RunOutcome
+    ) -> tuple[list[CaseResult], int | None]:
         """Results for cases from ``first``; and where to resume if the sandbox was stopped."""
         results = []
         for index in range(first, len(problem.cases)):
@@ -237,7 +260,11 @@ class Judge(LoggingConfigurable):
             if outcome.aborted is not None:
                 status = _ABORT_STATUS[outcome.aborted]
                 if outcome.aborted_step == ("case", index) or not results:
-                    elapsed = outcome.aborted_elapsed_s if outcome.aborted_step == ("case", index) else 0.0
+                    elapsed = (
+                        outcome.aborted_elapsed_s
+                        if outcome.aborted_step == ("case", index)
+                        else 0.0
+                    )
                     results.append(
                         CaseResult(
                             case.name,
@@ -251,7 +278,12 @@ class Judge(LoggingConfigurable):
                 return results, index
             # Neither a result nor an abort: the harness stopped reporting.
             results.append(
-                CaseResult(case.name, case.visibility, CaseStatus.ERROR, message="the case did not report a result")
+                CaseResult(
+                    case.name,
+                    case.visibility,
+                    CaseStatus.ERROR,
+                    message="the case did not report a result",
+                )
             )
         return results, None
 
@@ -267,7 +299,9 @@ class Judge(LoggingConfigurable):
             result.status = _HARNESS_STATUS.get(str(status_text), CaseStatus.ERROR)
             error = end.get("error")
             if isinstance(error, dict):
-                result.message = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".rstrip(": ")
+                result.message = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".rstrip(
+                    ": "
+                )
             elif end.get("message"):
                 result.message = f"AssertionError: {end['message']}"
             elif result.status is CaseStatus.FAILED:

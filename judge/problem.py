@@ -129,7 +129,9 @@ class ProblemMeta:
         elif (
             isinstance(title, dict)
             and title
-            and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in title.items())
+            and all(
+                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in title.items()
+            )
         ):
             titles = dict(title)
         else:
@@ -138,14 +140,20 @@ class ProblemMeta:
                 '{"ko": "...", "en": "..."}'
             )
         difficulty = raw.get("difficulty", 1)
-        if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 5:
+        if (
+            not isinstance(difficulty, int)
+            or isinstance(difficulty, bool)
+            or not 1 <= difficulty <= 5
+        ):
             raise ProblemError(f"metadata.codetutor.difficulty must be 1..5, got {difficulty!r}")
         tags = raw.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
             raise ProblemError("metadata.codetutor.tags must be a list of strings")
         mode = raw.get("mode", "function")
         if mode not in ("function", "stdio"):
-            raise ProblemError(f"metadata.codetutor.mode must be 'function' or 'stdio', got {mode!r}")
+            raise ProblemError(
+                f"metadata.codetutor.mode must be 'function' or 'stdio', got {mode!r}"
+            )
         time_limit = _number(raw, "time_limit_s", 2.0, low=0.05, high=60)
         memory = _number(raw, "memory_limit_mb", 256, low=32, high=16384)
         tolerance = _number(raw, "float_tolerance", 1e-6, low=0, high=0.5)
@@ -162,7 +170,9 @@ class ProblemMeta:
             "output_limit_bytes",
         }
         if unknown:
-            raise ProblemError(f"unknown key(s) in metadata.codetutor: {', '.join(sorted(unknown))}")
+            raise ProblemError(
+                f"unknown key(s) in metadata.codetutor: {', '.join(sorted(unknown))}"
+            )
         return cls(
             id=pid,
             title=titles,
@@ -179,7 +189,9 @@ class ProblemMeta:
 def _number(raw: dict[str, Any], key: str, default: float, *, low: float, high: float) -> float:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ProblemError(f"metadata.codetutor.{key} must be a number from {low} to {high}, got {value!r}")
+        raise ProblemError(
+            f"metadata.codetutor.{key} must be a number from {low} to {high}, got {value!r}"
+        )
     return value
 
 
@@ -299,6 +311,7 @@ class Problem:
         statement: list[str] = []
         starter: list[str] = []
         solution: list[str] = []
+        solution_cells: list[int] = []
         public: list[tuple[int, NotebookNode]] = []
         hidden: list[tuple[int, NotebookNode]] = []
         for index, cell in enumerate(nb.cells):
@@ -312,6 +325,7 @@ class Problem:
             elif role == "solution":
                 _expect_type(index, cell, "code", role)
                 solution.append(source)
+                solution_cells.append(index)
             elif role == "public-tests":
                 public.append((index, cell))
             elif role == "hidden-tests":
@@ -320,6 +334,13 @@ class Problem:
             raise ProblemError("the notebook has no cell tagged 'solution'")
         if not statement:
             raise ProblemError("the notebook has no cell tagged 'statement'")
+        for index, source in zip(solution_cells, solution, strict=True):
+            try:
+                ast.parse(source)
+            except SyntaxError as e:
+                raise ProblemError(
+                    f"the reference solution does not parse: {e.msg}", cell=index, line=e.lineno
+                ) from None
         solution_source = "\n\n".join(solution)
         cases: list[Case] = []
         for visibility, cells in ((Visibility.PUBLIC, public), (Visibility.HIDDEN, hidden)):
@@ -332,7 +353,9 @@ class Problem:
                 counter += len(new)
                 cases.extend(new)
         if not cases:
-            raise ProblemError("the notebook has no test cases (cells tagged 'public-tests' or 'hidden-tests')")
+            raise ProblemError(
+                "the notebook has no test cases (cells tagged 'public-tests' or 'hidden-tests')"
+            )
         names = [c.name for c in cases]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -370,7 +393,9 @@ class Problem:
     @property
     def is_published(self) -> bool:
         """True when every value and stdio case has its expected value."""
-        return all(c.expected is not None for c in self.cases if c.kind in (CaseKind.VALUE, CaseKind.STDIO))
+        return all(
+            c.expected is not None for c in self.cases if c.kind in (CaseKind.VALUE, CaseKind.STDIO)
+        )
 
     def statement(self, lang: str = "en") -> str:
         """The statement markdown (bilingual statements are one text)."""
@@ -391,7 +416,16 @@ class Problem:
         nb.cells = cells
         meta = self.meta.to_dict()
         nb.metadata["codetutor"] = {
-            k: meta[k] for k in ("id", "title", "difficulty", "tags", "mode", "time_limit_s", "memory_limit_mb")
+            k: meta[k]
+            for k in (
+                "id",
+                "title",
+                "difficulty",
+                "tags",
+                "mode",
+                "time_limit_s",
+                "memory_limit_mb",
+            )
         }
         return nb
 
@@ -475,7 +509,9 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
     return "\n".join(seg)
 
 
-def _function_cases(index: int, cell: NotebookNode, visibility: Visibility, counter: int) -> list[Case]:
+def _function_cases(
+    index: int, cell: NotebookNode, visibility: Visibility, counter: int
+) -> list[Case]:
     if cell.cell_type != "code":
         raise ProblemError(
             f"in function mode a '{visibility.value}-tests' cell must be a code cell",
@@ -486,7 +522,9 @@ def _function_cases(index: int, cell: NotebookNode, visibility: Visibility, coun
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
-        raise ProblemError(f"test does not parse: {e.msg}", cell=index, line=e.lineno, cell_id=cell.get("id")) from None
+        raise ProblemError(
+            f"test does not parse: {e.msg}", cell=index, line=e.lineno, cell_id=cell.get("id")
+        ) from None
     lines = source.splitlines()
     cases: list[Case] = []
     setup: list[str] = []
@@ -509,7 +547,11 @@ def _function_cases(index: int, cell: NotebookNode, visibility: Visibility, coun
                 and isinstance(test.ops[0], ast.Eq)
                 and node.msg is None
             ):
-                kind, expr, other = CaseKind.ASSERT_EQUAL, ast.unparse(test.left), ast.unparse(test.comparators[0])
+                kind, expr, other = (
+                    CaseKind.ASSERT_EQUAL,
+                    ast.unparse(test.left),
+                    ast.unparse(test.comparators[0]),
+                )
             else:
                 kind = CaseKind.ASSERT
                 expr = ast.unparse(test)
@@ -552,7 +594,9 @@ def _function_cases(index: int, cell: NotebookNode, visibility: Visibility, coun
     return cases
 
 
-def _stdio_cases(index: int, cell: NotebookNode, visibility: Visibility, counter: int) -> list[Case]:
+def _stdio_cases(
+    index: int, cell: NotebookNode, visibility: Visibility, counter: int
+) -> list[Case]:
     if cell.cell_type != "raw":
         raise ProblemError(
             f"in stdio mode a '{visibility.value}-tests' cell must be a raw cell of inputs separated by '---' lines",
@@ -567,7 +611,12 @@ def _stdio_cases(index: int, cell: NotebookNode, visibility: Visibility, counter
         nonlocal counter
         text = "\n".join(chunk)
         if not text.strip():
-            raise ProblemError("empty stdio case (two '---' lines in a row?)", cell=index, line=start, cell_id=cell.get("id"))
+            raise ProblemError(
+                "empty stdio case (two '---' lines in a row?)",
+                cell=index,
+                line=start,
+                cell_id=cell.get("id"),
+            )
         counter += 1
         stdin = text if text.endswith("\n") else text + "\n"
         cases.append(

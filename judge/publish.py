@@ -57,9 +57,11 @@ class Publisher(LoggingConfigurable):
         reference = self.reference_submission(problem)
         syntax = self.judge.check_syntax(problem, reference)
         if syntax is not None:
-            raise ProblemError(f"the reference solution does not parse: {syntax.message}", line=syntax.line)
+            raise ProblemError(
+                f"the reference solution does not parse: {syntax.message}", line=syntax.line
+            )
         outcome = await self.judge.run_in_sandbox(problem, reference, 0, True)
-        for index, source in enumerate(reference.cells):
+        for index in range(len(reference.cells)):
             end = outcome.ends.get(("cell", index))
             if end is not None and end.get("status") != "ok":
                 error = end.get("error") or {}
@@ -74,9 +76,13 @@ class Publisher(LoggingConfigurable):
                     if outcome.aborted_step is None or outcome.aborted_step[0] == "cell":
                         raise ProblemError(f"the reference solution {what}")
                     raise ProblemError(
-                        f"the reference solution {what} on case {case.name!r}", cell=case.cell, line=case.line
+                        f"the reference solution {what} on case {case.name!r}",
+                        cell=case.cell,
+                        line=case.line,
                     )
-                raise ProblemError("the reference solution did not finish", cell=case.cell, line=case.line)
+                raise ProblemError(
+                    "the reference solution did not finish", cell=case.cell, line=case.line
+                )
             case.expected = self.expected_value(case, end)
         return problem
 
@@ -99,7 +105,9 @@ class Publisher(LoggingConfigurable):
             if status == "failed":
                 detail = f": {end['message']}" if end.get("message") else ""
                 raise ProblemError(
-                    f"the reference solution fails case {case.name!r}{detail}", cell=case.cell, line=case.line
+                    f"the reference solution fails case {case.name!r}{detail}",
+                    cell=case.cell,
+                    line=case.line,
                 )
             raise ProblemError(
                 f"the reference solution raises {error.get('ename', 'an error')} on case {case.name!r}: "
@@ -137,7 +145,9 @@ class Publisher(LoggingConfigurable):
                 return str(end.get("output", ""))
         except DecodeError as e:
             raise ProblemError(
-                f"the value of case {case.name!r} could not be read: {e}", cell=case.cell, line=case.line
+                f"the value of case {case.name!r} could not be read: {e}",
+                cell=case.cell,
+                line=case.line,
             ) from None
         return None
 

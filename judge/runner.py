@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ from .exceptions import JudgeFailure, SandboxError
 from .sandbox import BubblewrapProvisioner, Sandbox, reap_stale_sandboxes
 
 MIME = "application/vnd.codetutor.event+json"
+
+# nbclient logs a kernel's death as an error; here a death is an expected
+# outcome (the watchdog kills sandboxes) that the judge reports as a verdict.
+_nbclient_log = logging.getLogger("codetutor.judge.nbclient")
+_nbclient_log.setLevel(logging.CRITICAL)
 _HARNESS_MODULE = "_codetutor_kernel"
 
 
@@ -150,9 +156,9 @@ class _Run:
 class SandboxRunner(LoggingConfigurable):
     """Runs harness specs in sandboxes and enforces limits from outside."""
 
-    poll_interval = Float(0.005, help="Seconds between the watchdog's checks of a running sandbox.").tag(
-        config=True
-    )
+    poll_interval = Float(
+        0.005, help="Seconds between the watchdog's checks of a running sandbox."
+    ).tag(config=True)
 
     async def load_harness(self, sandbox: Sandbox) -> None:
         """Install the harness in a sandbox that has run no student code. Coroutine."""
@@ -185,11 +191,13 @@ class SandboxRunner(LoggingConfigurable):
             record_timing=False,
             iopub_timeout=2,
             raise_on_iopub_timeout=False,
-            log=self.log,
+            log=_nbclient_log,
         )
         client.kc = sandbox.client
         started = time.monotonic()
-        execution = asyncio.ensure_future(client.async_execute_cell(nb.cells[0], 0, store_history=False))
+        execution = asyncio.ensure_future(
+            client.async_execute_cell(nb.cells[0], 0, store_history=False)
+        )
         watchdog = asyncio.ensure_future(self._watch(state, client, execution, started))
         try:
             await execution
@@ -198,7 +206,9 @@ class SandboxRunner(LoggingConfigurable):
                 self._abort(state, Abort.DIED, started)
         except Exception as e:
             if state.outcome.aborted is None:
-                raise JudgeFailure("the judge failed while running a submission", log_message=repr(e)) from e
+                raise JudgeFailure(
+                    "the judge failed while running a submission", log_message=repr(e)
+                ) from e
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -219,7 +229,9 @@ class SandboxRunner(LoggingConfigurable):
             time.monotonic() - state.step_wall0 if state.current else time.monotonic() - started
         )
 
-    async def _watch(self, state: _Run, client: JudgeClient, execution: asyncio.Future[Any], started: float) -> None:
+    async def _watch(
+        self, state: _Run, client: JudgeClient, execution: asyncio.Future[Any], started: float
+    ) -> None:
         prov = state.sandbox.provisioner
         limits = state.limits
         while not execution.done():
@@ -236,7 +248,8 @@ class SandboxRunner(LoggingConfigurable):
             elif not state.sandbox.is_alive():
                 reason = Abort.DIED
             elif state.current is not None and (
-                now - state.step_wall0 > limits.wall_s or prov.cpu_seconds() - state.step_cpu0 > limits.cpu_s
+                now - state.step_wall0 > limits.wall_s
+                or prov.cpu_seconds() - state.step_cpu0 > limits.cpu_s
             ):
                 reason = Abort.TIMEOUT
             elif now - started > limits.total_s:
@@ -259,7 +272,9 @@ class SandboxProvider(LoggingConfigurable):
     pre-started ones can serve the same interface.
     """
 
-    sandbox_class = Type(Sandbox, klass=Sandbox, help="The sandbox implementation.").tag(config=True)
+    sandbox_class = Type(Sandbox, klass=Sandbox, help="The sandbox implementation.").tag(
+        config=True
+    )
     start_attempts = Integer(2, help="Tries to start a sandbox before giving up.").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -283,7 +298,9 @@ class SandboxProvider(LoggingConfigurable):
         for _ in range(self.start_attempts):
             sandbox = self.sandbox_class(parent=self)
             try:
-                await sandbox.start(memory_limit_mb=memory_limit_mb, output_limit_bytes=output_limit_bytes)
+                await sandbox.start(
+                    memory_limit_mb=memory_limit_mb, output_limit_bytes=output_limit_bytes
+                )
                 await self.runner.load_harness(sandbox)
                 return sandbox
             except SandboxError as e:

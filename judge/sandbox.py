@@ -195,7 +195,9 @@ class UidAllocator:
                 os.close(fd)
                 continue
             return uid, fd
-        raise SandboxError("no free sandbox uid", log_message=f"all {self.count} sandbox uids are in use")
+        raise SandboxError(
+            "no free sandbox uid", log_message=f"all {self.count} sandbox uids are in use"
+        )
 
     @staticmethod
     def release(fd: int) -> None:
@@ -204,7 +206,11 @@ class UidAllocator:
 
 
 def _default_runtime_dir() -> str:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    base = (
+        "/dev/shm"
+        if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)
+        else tempfile.gettempdir()
+    )
     return os.path.join(base, f"codetutor-judge-{os.geteuid()}")
 
 
@@ -215,7 +221,9 @@ class SandboxProvisioner(LocalProvisioner):
     measurements the judge needs while a submission runs.
     """
 
-    memory_limit_mb = Integer(256, help="Memory limit of the whole sandbox, in MiB.").tag(config=True)
+    memory_limit_mb = Integer(256, help="Memory limit of the whole sandbox, in MiB.").tag(
+        config=True
+    )
     output_limit_bytes = Integer(
         1 << 20,
         help="Largest file the sandbox may write (its own stdout/stderr log included), in bytes.",
@@ -242,7 +250,9 @@ class BubblewrapProvisioner(SandboxProvisioner):
     """Runs the kernel in a bubblewrap sandbox (see the module docstring)."""
 
     bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
-    setpriv = Unicode("setpriv", help="util-linux setpriv, used to drop to the sandbox uid.").tag(config=True)
+    setpriv = Unicode("setpriv", help="util-linux setpriv, used to drop to the sandbox uid.").tag(
+        config=True
+    )
     runtime_dir = Unicode(
         help="Where per-sandbox directories (IPC sockets, connection file, log) live. "
         "A tmpfs is best: what a sandbox writes there counts against its memory limit."
@@ -252,7 +262,9 @@ class BubblewrapProvisioner(SandboxProvisioner):
     def _runtime_dir_default(self) -> str:
         return _default_runtime_dir()
 
-    cgroup_root = Unicode("/sys/fs/cgroup", help="Mount point of the cgroup v1 hierarchies.").tag(config=True)
+    cgroup_root = Unicode("/sys/fs/cgroup", help="Mount point of the cgroup v1 hierarchies.").tag(
+        config=True
+    )
     first_uid = Integer(420000, help="First host uid given to sandboxes.").tag(config=True)
     uid_count = Integer(4096, help="How many host uids sandboxes may use.").tag(config=True)
     pids_limit = Integer(64, help="Most processes and threads in one sandbox.").tag(config=True)
@@ -360,7 +372,7 @@ class BubblewrapProvisioner(SandboxProvisioner):
         kwargs = await super().pre_launch(**kwargs)
         if isolated:
             os.chown(km.connection_file, self.uid, self.uid)
-        self._log_file = open(self.sandbox_dir / "kernel.log", "wb")  # noqa: SIM115 - closed in cleanup
+        self._log_file = self._open_log()
         kwargs["cmd"] = self._wrap(kwargs["cmd"], isolated)
         kwargs["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         kwargs["stdout"] = self._log_file
@@ -368,6 +380,11 @@ class BubblewrapProvisioner(SandboxProvisioner):
         kwargs["stdin"] = None
         kwargs["cwd"] = "/"
         return kwargs
+
+    def _open_log(self) -> Any:
+        """The file that receives the sandbox's own stdout and stderr (closed in cleanup)."""
+        assert self.sandbox_dir is not None
+        return open(self.sandbox_dir / "kernel.log", "wb")
 
     def _python_roots(self, kernel_cmd: list[str]) -> list[str]:
         roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
@@ -432,7 +449,15 @@ class BubblewrapProvisioner(SandboxProvisioner):
             f"ulimit -t {int(self.cpu_limit_s)} && ulimit -f {max(1, self.output_limit_bytes // 1024 + 64)}"
         )
         if not isolated:
-            return ["/bin/bash", "-c", f'{limits} && exec "$@"', "codetutor-sandbox", *args, "--", *kernel_cmd]
+            return [
+                "/bin/bash",
+                "-c",
+                f'{limits} && exec "$@"',
+                "codetutor-sandbox",
+                *args,
+                "--",
+                *kernel_cmd,
+            ]
         limits += f" && ulimit -u {int(self.pids_limit)}"
         args += [
             "--cap-add",
@@ -453,7 +478,10 @@ class BubblewrapProvisioner(SandboxProvisioner):
             *kernel_cmd,
         ]
         # Join the cgroups first, so that everything the sandbox starts is inside them.
-        script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 111; shift; done; shift; ' + f'{limits} && exec "$@"'
+        script = (
+            'while [ "$1" != -- ]; do echo $$ > "$1" || exit 111; shift; done; shift; '
+            + f'{limits} && exec "$@"'
+        )
         cgroup_files = self.cgroup.procs_files if self.cgroup is not None else []
         return ["/bin/bash", "-c", script, "codetutor-sandbox", *cgroup_files, "--", *args]
 
@@ -528,7 +556,9 @@ class JudgeKernelSpecManager(KernelSpecManager):
         "codetutor-bubblewrap",
         help="Kernel provisioner (entry point in jupyter_client.kernel_provisioners) that confines judge kernels.",
     ).tag(config=True)
-    python = Unicode(help="Python interpreter of judge kernels (must have ipykernel).").tag(config=True)
+    python = Unicode(help="Python interpreter of judge kernels (must have ipykernel).").tag(
+        config=True
+    )
 
     @default("python")
     def _python_default(self) -> str:
@@ -559,7 +589,9 @@ class Sandbox(LoggingConfigurable):
     Use :meth:`start`, then :attr:`client`, then :meth:`destroy` (always).
     """
 
-    startup_timeout = Float(30, help="Seconds a sandboxed kernel may take to start.").tag(config=True)
+    startup_timeout = Float(30, help="Seconds a sandboxed kernel may take to start.").tag(
+        config=True
+    )
 
     km: AsyncKernelManager | None = None
     client: AsyncKernelClient | None = None
@@ -570,7 +602,9 @@ class Sandbox(LoggingConfigurable):
         assert self.km is not None and isinstance(self.km.provisioner, SandboxProvisioner)
         return self.km.provisioner
 
-    async def start(self, memory_limit_mb: int | None = None, output_limit_bytes: int | None = None) -> None:
+    async def start(
+        self, memory_limit_mb: int | None = None, output_limit_bytes: int | None = None
+    ) -> None:
         """Start the kernel and wait until it answers. Coroutine.
 
         Raises :class:`SandboxError` if it cannot start.

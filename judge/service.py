@@ -91,6 +91,8 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
     #: False for /health, /metrics and the OpenAPI document
     authenticated: ClassVar[bool] = True
     limit: ClassVar[str] = "api"
+    #: query parameters the handler reads; any other is refused with 400
+    query_parameters: ClassVar[frozenset[str]] = frozenset()
 
     user_model: dict[str, Any] | None = None
 
@@ -124,11 +126,14 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
             raise APIError(403, f"this needs the Hub scope {scope}")
 
     def check_xsrf_cookie(self) -> None:
-        # A token in the Authorization header cannot be forged across sites;
-        # only cookie-authenticated browser requests need the XSRF check.
-        if self.hub_auth.get_token(self, in_cookie=False):
-            return
-        super().check_xsrf_cookie()
+        # Tornado checks XSRF before prepare(); we check it in prepare(), after
+        # authentication, so that a request without credentials gets 401, and
+        # only cookie-authenticated browser requests need the XSRF token.
+        return
+
+    def check_xsrf_after_auth(self) -> None:
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            HubOAuthenticated.check_xsrf_cookie(self)
 
     async def prepare(self) -> None:
         self._started = time.monotonic()
@@ -137,6 +142,9 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
             request_id=self.request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16],
             endpoint=self.endpoint.value,
         )
+        unknown = sorted(set(self.request.query_arguments) - self.query_parameters - {"_xsrf"})
+        if unknown:
+            raise APIError(400, f"unknown query parameter(s): {', '.join(unknown)}")
         if not self.authenticated:
             return
         model = await self.hub_auth.get_user(self, sync=False)
@@ -149,6 +157,7 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
             self.hub_auth.access_scopes, model
         ):
             raise APIError(403, "this account may not use the judge service")
+        self.check_xsrf_after_auth()
         self.user_model = model
         self.current_user = model
         structlog.contextvars.bind_contextvars(user=self.user_name)
@@ -188,8 +197,19 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
             }
         else:
             body = {"message": "internal error in the judge service"}
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(body, ensure_ascii=False))
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler implements (for ``Allow`` on 405)."""
+        return [
+            method
+            for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if getattr(cls, method.lower()) is not getattr(web.RequestHandler, method.lower())
+        ]
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, DBAPIError):
@@ -297,6 +317,7 @@ class ProblemsHandler(JudgeHandler):
 
 class ProblemHandler(JudgeHandler):
     endpoint = Endpoint.PROBLEM
+    query_parameters = frozenset({"version"})
 
     async def get(self, slug: str) -> None:
         problem = await self.find_problem(slug, self.get_query_argument("version", None))
@@ -305,6 +326,7 @@ class ProblemHandler(JudgeHandler):
 
 class ProblemNotebookHandler(JudgeHandler):
     endpoint = Endpoint.PROBLEM_NOTEBOOK
+    query_parameters = frozenset({"version"})
 
     async def get(self, slug: str) -> None:
         problem = await self.find_problem(slug, self.get_query_argument("version", None))
@@ -315,12 +337,16 @@ class ProblemNotebookHandler(JudgeHandler):
 
 class SubmissionsHandler(JudgeHandler):
     endpoint = Endpoint.SUBMISSIONS
+    query_parameters = frozenset({"user", "problem", "limit", "before"})
 
     async def post(self) -> None:
         self.require_scope(SCOPE_SUBMIT)
         body = self.read_json_body(self.settings["max_submission_bytes"], "the submission")
         if not isinstance(body, dict):
             raise APIError(400, "the body must be a JSON object")
+        unknown = sorted(set(body) - {"problem", "version", "code", "notebook"})
+        if unknown:
+            raise APIError(400, f"unknown field(s): {', '.join(unknown)}")
         slug = body.get("problem")
         if not isinstance(slug, str) or not slug:
             raise APIError(400, "'problem' (the problem id) is required")
@@ -340,6 +366,10 @@ class SubmissionsHandler(JudgeHandler):
                 notebook_text = None
         except SubmissionError as e:
             raise APIError(400, e.message) from None
+        except (TypeError, ValueError, AttributeError) as e:
+            # a notebook with JSON shaped unlike nbformat's (e.g. a tag that is an object)
+            self.log.info("malformed notebook submission: %r", e)
+            raise APIError(400, "'notebook' is not a well-formed Jupyter notebook") from None
         problem = await self.find_problem(slug, body.get("version"))
         if await self.queue.is_full():
             metrics.RATE_LIMITED.labels(

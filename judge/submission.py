@@ -36,7 +36,9 @@ class Submission:
         if not isinstance(code, str):
             raise SubmissionError("a submission's code must be text")
         if len(code.encode("utf-8", "surrogatepass")) > MAX_CODE_BYTES:
-            raise SubmissionError(f"the submission is larger than {MAX_CODE_BYTES // 1024} KiB of code")
+            raise SubmissionError(
+                f"the submission is larger than {MAX_CODE_BYTES // 1024} KiB of code"
+            )
         return cls(cells=(code,))
 
     @classmethod
@@ -47,7 +49,11 @@ class Submission:
         for cell in nb["cells"]:
             if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                 continue
-            tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell.get("metadata"), dict) else []
+            tags = (
+                cell.get("metadata", {}).get("tags", [])
+                if isinstance(cell.get("metadata"), dict)
+                else []
+            )
             if isinstance(tags, list) and set(tags) & set(TEST_TAGS):
                 continue
             source = cell.get("source", "")
@@ -59,7 +65,9 @@ class Submission:
                 cells.append(source)
         total = sum(len(c.encode("utf-8", "surrogatepass")) for c in cells)
         if total > MAX_CODE_BYTES:
-            raise SubmissionError(f"the submission is larger than {MAX_CODE_BYTES // 1024} KiB of code")
+            raise SubmissionError(
+                f"the submission is larger than {MAX_CODE_BYTES // 1024} KiB of code"
+            )
         return cls(cells=tuple(cells))
 
     @classmethod

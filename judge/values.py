@@ -132,7 +132,9 @@ def values_equal(expected: Any, actual: Any, tolerance: float = 1e-6) -> bool:
         return False
     if _is_number(expected) and _is_number(actual):
         if isinstance(expected, complex) or isinstance(actual, complex):
-            return abs(complex(expected) - complex(actual)) <= tolerance * max(1.0, abs(complex(expected)))
+            return abs(complex(expected) - complex(actual)) <= tolerance * max(
+                1.0, abs(complex(expected))
+            )
         if isinstance(expected, float) or isinstance(actual, float):
             e, a = float(expected), float(actual)
             if math.isinf(e) or math.isinf(a):

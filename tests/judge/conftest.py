@@ -71,7 +71,12 @@ def sandbox_processes() -> list[tuple[int, int, str]]:
             continue
         try:
             status = Path("/proc", entry, "status").read_text()
-            cmd = Path("/proc", entry, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cmd = (
+                Path("/proc", entry, "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )
         except OSError:
             continue
         for line in status.splitlines():
@@ -90,7 +95,9 @@ def leftover_cgroups() -> list[str]:
             left += [
                 str(p)
                 for p in base.iterdir()
-                if p.is_dir() and p.name.partition("-")[0].isdigit() and int(p.name.partition("-")[0]) in SANDBOX_UIDS
+                if p.is_dir()
+                and p.name.partition("-")[0].isdigit()
+                and int(p.name.partition("-")[0]) in SANDBOX_UIDS
             ]
     return left
 

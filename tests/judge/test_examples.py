@@ -54,7 +54,9 @@ def test_example_verdict(key: str, tmp_path: Path) -> None:
 
 def test_hidden_details_never_reach_students() -> None:
     problem = EXAMPLES / "count-vowels" / "problem.ipynb"
-    proc = run_cli("judge", str(problem), str(submission_path("count-vowels/wrong_answer_case")), "--json")
+    proc = run_cli(
+        "judge", str(problem), str(submission_path("count-vowels/wrong_answer_case")), "--json"
+    )
     text = proc.stdout
     # Inputs and expected values of hidden cases appear nowhere in the output.
     assert "AEIOU" not in text and "한글" not in text
@@ -71,7 +73,9 @@ def test_judge_from_published_bundle(tmp_path: Path) -> None:
     tags = [t for c in student["cells"] for t in c["metadata"].get("tags", [])]
     assert "solution" not in tags and "hidden-tests" not in tags
     assert "seen.add" not in json.dumps(student)
-    proc = run_cli("judge", str(out / "dedupe.bundle"), str(submission_path("dedupe/wrong_order")), "--json")
+    proc = run_cli(
+        "judge", str(out / "dedupe.bundle"), str(submission_path("dedupe/wrong_order")), "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "wrong_answer"
 

@@ -97,7 +97,10 @@ HOSTILE: dict[str, tuple[str, str | tuple[str, ...]]] = {
         "import sys\nwhile True:\n    sys.__stdout__.write('y' * 65536)\n    sys.__stdout__.flush()",
         "output_limit_exceeded",
     ),
-    "output_flood_in_case": ("def probe():\n    while True:\n        print('z' * 10000)", "output_limit_exceeded"),
+    "output_flood_in_case": (
+        "def probe():\n    while True:\n        print('z' * 10000)",
+        "output_limit_exceeded",
+    ),
     "kills_parent": (
         "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef probe():\n    return 'ok'",
         "runtime_error",
@@ -161,7 +164,14 @@ async def test_daemon_thread_does_not_survive(judge: Judge) -> None:
 
 
 async def test_cannot_read_problem_files(judge: Judge) -> None:
-    targets = [str(PROBE), str(DEDUPE), str(Path.cwd() / "pyproject.toml"), "/etc/shadow", "/etc/passwd", "/home"]
+    targets = [
+        str(PROBE),
+        str(DEDUPE),
+        str(Path.cwd() / "pyproject.toml"),
+        "/etc/shadow",
+        "/etc/passwd",
+        "/home",
+    ]
     code = (
         "import os\n"
         "def probe():\n"
@@ -257,7 +267,12 @@ async def test_no_network_not_even_loopback(judge: Judge) -> None:
 
 async def test_cannot_write_outside_the_sandbox(judge: Judge, tmp_path: Path) -> None:
     marker = f"codetutor-pwned-{uuid.uuid4().hex}"
-    targets = [f"/tmp/{marker}", str(tmp_path / marker), str(Path.cwd() / marker), f"/dev/shm/{marker}"]
+    targets = [
+        f"/tmp/{marker}",
+        str(tmp_path / marker),
+        str(Path.cwd() / marker),
+        f"/dev/shm/{marker}",
+    ]
     code = (
         "def probe():\n"
         "    written = []\n"
@@ -343,7 +358,13 @@ async def test_timeout_in_one_case_does_not_sink_the_others(judge: Judge) -> Non
     code = "def dedupe(xs):\n    out = []\n    for x in xs:\n        if x not in out:\n            out.append(x)\n    return out"
     result = await judge_code(judge, DEDUPE, code)
     assert result.verdict.value == "time_limit_exceeded"
-    assert [c.status.value for c in result.cases] == ["passed", "passed", "passed", "passed", "timeout"]
+    assert [c.status.value for c in result.cases] == [
+        "passed",
+        "passed",
+        "passed",
+        "passed",
+        "timeout",
+    ]
     assert result.score == pytest.approx(0.8)
 
 

@@ -21,6 +21,7 @@ from judge_service_helpers import (
     ServiceProcess,
     problem_notebook,
 )
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from codetutor.judge import service as judge_service
 
@@ -77,9 +78,14 @@ schema = schemathesis.openapi.from_path(judge_service.OPENAPI)
 def test_the_service_matches_its_openapi_description(
     case: schemathesis.Case, running: Running
 ) -> None:
+    # Whether a notebook is a valid *problem* (its reference solution passes
+    # its tests) is beyond what a schema can say: publishing answers 422 to
+    # schema-valid notebooks that are not.
+    semantic = case.operation.label == "POST /api/problems"
     case.call_and_validate(
         base_url=running.service.url("").rstrip("/"),
         headers={"Authorization": f"token {running.token}"},
+        excluded_checks=[positive_data_acceptance] if semantic else [],
         timeout=60,
     )
 
