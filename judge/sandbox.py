@@ -63,6 +63,75 @@ ETC_FILES = (
 )
 
 
+def system_mount_args() -> list[str]:
+    """bubblewrap arguments showing the system read-only: /usr, /bin and friends,
+    the harmless /etc files (:data:`ETC_FILES`), a fresh /proc and a minimal /dev."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in ETC_FILES:
+        args += ["--ro-bind-try", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    return args
+
+
+def bind_args(readonly: list[str], writable: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """bubblewrap arguments binding host paths at the same place inside.
+
+    Missing parent directories are created 0755 first: bubblewrap would make
+    them 0700, out of reach of the unprivileged uid the sandbox runs as.
+    """
+    args: list[str] = []
+    made: set[str] = set()
+    for path in [*readonly, *writable]:
+        for parent in reversed(Path(path).parents[:-1]):
+            if str(parent) not in made and str(parent) not in ("/usr", "/tmp", "/dev", "/proc"):
+                made.add(str(parent))
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--bind" if path in writable else "--ro-bind", path, path]
+    return args
+
+
+def python_roots(cmd: list[str]) -> list[str]:
+    """Host directories holding the Python that runs ``cmd`` (venv and base), outside /usr."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    exe = Path(cmd[0])
+    if exe.is_absolute():
+        roots.add(str(exe.parent.parent))
+        with contextlib.suppress(OSError):
+            roots.add(str(exe.resolve().parent.parent))
+    return sorted(r for r in roots if r and not r.startswith(("/usr", "/tmp", "/proc", "/dev")))
+
+
+def drop_privileges_args(setpriv: str, uid: int) -> list[str]:
+    """The tail of a root-run bubblewrap command that becomes ``uid`` inside.
+
+    bubblewrap keeps only the capabilities needed to change uid; ``setpriv``
+    then becomes ``uid`` (and gid ``uid``) with no groups, no capabilities and
+    no_new_privs before it execs what follows the returned list.
+    """
+    return [
+        "--cap-add",
+        "CAP_SETUID",
+        "--cap-add",
+        "CAP_SETGID",
+        "--cap-add",
+        "CAP_SETPCAP",
+        "--",
+        setpriv,
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
+
+
 class Cgroup:
     """One sandbox's cgroup in each v1 controller we use (memory, pids, cpuacct).
 
@@ -386,15 +455,6 @@ class BubblewrapProvisioner(SandboxProvisioner):
         assert self.sandbox_dir is not None
         return open(self.sandbox_dir / "kernel.log", "wb")
 
-    def _python_roots(self, kernel_cmd: list[str]) -> list[str]:
-        roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-        exe = Path(kernel_cmd[0])
-        if exe.is_absolute():
-            roots.add(str(exe.parent.parent))
-            with contextlib.suppress(OSError):
-                roots.add(str(exe.resolve().parent.parent))
-        return sorted(r for r in roots if r and not r.startswith(("/usr", "/tmp", "/proc", "/dev")))
-
     def _wrap(self, kernel_cmd: list[str], isolated: bool) -> list[str]:
         """The launch command: cgroups and rlimits, then bubblewrap, then the kernel.
 
@@ -422,27 +482,11 @@ class BubblewrapProvisioner(SandboxProvisioner):
             args += ["--unshare-user", "--disable-userns"]
         for key, value in self.sandbox_env.items():
             args += ["--setenv", key, value]
-        args += ["--ro-bind", "/usr", "/usr"]
-        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-            if os.path.islink(top):
-                args += ["--symlink", os.readlink(top), top]
-            elif os.path.isdir(top):
-                args += ["--ro-bind", top, top]
-        for path in ETC_FILES:
-            args += ["--ro-bind-try", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += system_mount_args()
         args += ["--perms", "01777", "--size", str(self.scratch_mb << 20), "--tmpfs", "/tmp"]
-        made: set[str] = set()
-        for path in [*self._python_roots(kernel_cmd), *self.readonly_paths, str(self.sandbox_dir)]:
-            # bubblewrap would create missing parents as 0700, out of the sandbox uid's reach
-            for parent in reversed(Path(path).parents[:-1]):
-                if str(parent) not in made and str(parent) not in ("/usr", "/tmp", "/dev", "/proc"):
-                    made.add(str(parent))
-                    args += ["--perms", "0755", "--dir", str(parent)]
-            if path == str(self.sandbox_dir):
-                args += ["--bind", path, path]
-            else:
-                args += ["--ro-bind", path, path]
+        args += bind_args(
+            [*python_roots(kernel_cmd), *self.readonly_paths], [str(self.sandbox_dir)]
+        )
         args += ["--chdir", "/tmp"]
         limits = (
             f"ulimit -c 0 && ulimit -n {int(self.open_files_limit)} && "
@@ -459,24 +503,7 @@ class BubblewrapProvisioner(SandboxProvisioner):
                 *kernel_cmd,
             ]
         limits += f" && ulimit -u {int(self.pids_limit)}"
-        args += [
-            "--cap-add",
-            "CAP_SETUID",
-            "--cap-add",
-            "CAP_SETGID",
-            "--cap-add",
-            "CAP_SETPCAP",
-            "--",
-            self.setpriv,
-            f"--reuid={self.uid}",
-            f"--regid={self.uid}",
-            "--clear-groups",
-            "--no-new-privs",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--",
-            *kernel_cmd,
-        ]
+        args += [*drop_privileges_args(self.setpriv, self.uid), *kernel_cmd]
         # Join the cgroups first, so that everything the sandbox starts is inside them.
         script = (
             'while [ "$1" != -- ]; do echo $$ > "$1" || exit 111; shift; done; shift; '
