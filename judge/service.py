@@ -524,7 +524,9 @@ class SubmissionEventsHandler(SubmissionHandler):
                         asyncio.ensure_future(self._closed.wait()),
                     ]
                     done, pending = await asyncio.wait(
-                        waits, timeout=self.settings["stream_ping_s"]
+                        waits,
+                        timeout=self.settings["stream_ping_s"],
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
                     for task in pending:
                         task.cancel()

@@ -158,6 +158,7 @@ class ServiceProcess:
         redis_url: str = "",
         config: str = "",
         extra_args: tuple[str, ...] = (),
+        fast: bool = True,
     ) -> None:
         self.hub = hub
         self.db_url = db_url
@@ -166,7 +167,7 @@ class ServiceProcess:
         self.port = free_port()
         self.workdir = workdir
         self.config_path = workdir / "judge_config.py"
-        self.config_path.write_text(FAST_CONFIG + config)
+        self.config_path.write_text((FAST_CONFIG if fast else "") + config)
         self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"service-{self.port}.log"

@@ -254,6 +254,7 @@ def test_live_stream_sends_status_then_verdict(world: World) -> None:
     assert r.status_code == 202
     sid = r.json()["id"]
     events: list[tuple[str, dict]] = []
+    started = time.monotonic()
     with world.bob.session.get(
         world.service.url(f"api/submissions/{sid}/events"), stream=True, timeout=60
     ) as stream:
@@ -265,6 +266,8 @@ def test_live_stream_sends_status_then_verdict(world: World) -> None:
                 event = line[len("event: ") :]
             elif line.startswith("data: "):
                 events.append((event, json.loads(line[len("data: ") :])))
+    # woken by the verdict, not by the 15 s keep-alive
+    assert time.monotonic() - started < 10
     assert events[0][0] == "status"
     assert events[-1][0] == "verdict"
     assert events[-1][1]["verdict"] == "accepted" and events[-1][1]["result"]["score"] == 1.0
