@@ -138,7 +138,7 @@ class Cgroup:
     Creating it needs root; :meth:`available` says whether we can.
     """
 
-    CONTROLLERS = ("memory", "pids", "cpuacct")
+    CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpuacct")
 
     def __init__(self, root: str, name: str) -> None:
         self.paths = {c: Path(root, c, "codetutor", name) for c in self.CONTROLLERS}
@@ -377,6 +377,7 @@ class BubblewrapProvisioner(SandboxProvisioner):
     def _use_cgroups_default(self) -> bool:
         return Cgroup.available(self.cgroup_root)
 
+    kernel_cmd: list[str] = []
     sandbox_dir = Instance(Path, allow_none=True)
     cgroup = Instance(Cgroup, allow_none=True)
     uid = Integer(-1)
@@ -442,6 +443,7 @@ class BubblewrapProvisioner(SandboxProvisioner):
         if isolated:
             os.chown(km.connection_file, self.uid, self.uid)
         self._log_file = self._open_log()
+        self.kernel_cmd = list(kwargs["cmd"])
         kwargs["cmd"] = self._wrap(kwargs["cmd"], isolated)
         kwargs["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         kwargs["stdout"] = self._log_file
@@ -576,13 +578,103 @@ def reap_stale_sandboxes(runtime_dir: str, cgroup_root: str) -> int:
     return reaped
 
 
+class ZygoteProvisioner(BubblewrapProvisioner):
+    """Kernels forked from a pre-imported zygote, confined as in bubblewrap (see zygote.py).
+
+    Needs root. Uids, cgroups, the sandbox directory, limits and measurements
+    are those of :class:`BubblewrapProvisioner`; only the launch differs.
+    """
+
+    preload = List(
+        Unicode(),
+        default_value=[
+            "ipykernel.kernelapp",
+            "ipykernel.ipkernel",
+            "ipykernel.zmqshell",
+            "IPython.core.interactiveshell",
+            "IPython.core.completer",
+            "IPython.core.completerlib",
+            "IPython.core.debugger",
+            "IPython.core.oinspect",
+            "IPython.extensions.storemagic",
+            "ipykernel.debugger",
+            "tornado.queues",
+        ],
+        help="Modules the zygote imports once, so that forked kernels need not (add a problem's allowed libraries).",
+    ).tag(config=True)
+
+    def filesystem(self) -> tuple[list[str], dict[str, str]]:
+        """Read-only paths and top-level symlinks of the sandbox's root."""
+        ro_paths = ["/usr"]
+        symlinks = {}
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(top):
+                symlinks[top] = os.readlink(top)
+            elif os.path.isdir(top):
+                ro_paths.append(top)
+        ro_paths += [p for p in ETC_FILES if os.path.exists(p)]
+        ro_paths += [*python_roots(self.kernel_cmd), *self.readonly_paths]
+        return ro_paths, symlinks
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        if os.geteuid() != 0:
+            raise SandboxError("the judge could not start a sandbox", log_message="the zygote sandbox needs root")
+        return await super().pre_launch(**kwargs)
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        from .zygote import ForkedKernelProcess, ZygoteClient
+
+        assert self.sandbox_dir is not None
+        kernel_cmd = self.kernel_cmd
+        argv = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1 :]
+        ro_paths, symlinks = self.filesystem()
+        request = {
+            "dir": str(self.sandbox_dir),
+            "uid": self.uid,
+            "cgroups": self.cgroup.procs_files if self.cgroup is not None else [],
+            "ro_paths": ro_paths,
+            "symlinks": symlinks,
+            "scratch_bytes": self.scratch_mb << 20,
+            "env": dict(self.sandbox_env),
+            "argv": argv,
+            "rlimits": {
+                "cpu": int(self.cpu_limit_s),
+                "fsize": int(self.output_limit_bytes + (64 << 10)),
+                "nofile": int(self.open_files_limit),
+                "nproc": int(self.pids_limit),
+                "core": 0,
+            },
+        }
+        client = ZygoteClient.for_loop(kernel_cmd[0], list(self.preload))
+        try:
+            pid = await client.spawn(request)
+        except (OSError, asyncio.TimeoutError) as e:
+            raise SandboxError("the judge could not start a sandbox", log_message=f"zygote spawn failed: {e}") from e
+        self.process = ForkedKernelProcess(pid, client.exit_future(pid), client)  # type: ignore[assignment]
+        self.pid = pid
+        self.pgid = None
+        return self.connection_info
+
+    async def wait(self) -> int | None:
+        process = self.process
+        if process is None:
+            return 0
+        code = await process.wait_async()  # type: ignore[attr-defined]
+        self.process = None
+        return code
+
+
 class JudgeKernelSpecManager(KernelSpecManager):
     """Serves the one kernel spec the judge uses: ipykernel behind a sandbox provisioner."""
 
     provisioner_name = Unicode(
-        "codetutor-bubblewrap",
-        help="Kernel provisioner (entry point in jupyter_client.kernel_provisioners) that confines judge kernels.",
+        help="Kernel provisioner (entry point in jupyter_client.kernel_provisioners) that confines judge "
+        "kernels: codetutor-zygote (forked from a pre-imported process; needs root) or codetutor-bubblewrap.",
     ).tag(config=True)
+
+    @default("provisioner_name")
+    def _provisioner_name_default(self) -> str:
+        return "codetutor-zygote" if os.geteuid() == 0 else "codetutor-bubblewrap"
     python = Unicode(help="Python interpreter of judge kernels (must have ipykernel).").tag(
         config=True
     )
@@ -652,7 +744,7 @@ class Sandbox(LoggingConfigurable):
                 prov.output_limit_bytes = output_limit_bytes
             self.client = self.km.client()
             self.client.start_channels()
-            await self.client.wait_for_ready(timeout=self.startup_timeout)
+            await self._wait_ready()
         except SandboxError:
             await self.destroy()
             raise
@@ -663,6 +755,41 @@ class Sandbox(LoggingConfigurable):
                 "the judge could not start a sandbox",
                 log_message=f"sandbox start failed: {e!r}; kernel log: {log_tail!r}",
             ) from e
+
+    async def _wait_ready(self) -> None:
+        """Wait until the kernel answers on shell and its IOPub reaches us. Coroutine.
+
+        Like ``KernelClient.wait_for_ready`` but without its fixed 0.2 s waits:
+        a kernel_info request is repeated until its reply has come on shell and
+        its status message on IOPub (so IOPub is connected).
+        """
+        from queue import Empty
+
+        assert self.client is not None
+        deadline = time.monotonic() + self.startup_timeout
+        sent: set[str] = set()
+        answered = False
+        while True:
+            if not answered:
+                sent.add(self.client.kernel_info())
+                try:
+                    reply = await self.client.get_shell_msg(timeout=0.25)
+                    answered = reply["parent_header"].get("msg_id") in sent
+                except Empty:
+                    pass
+            if answered:
+                # The kernel answers; is IOPub connected? Any status of our requests says so.
+                try:
+                    while True:
+                        msg = await self.client.get_iopub_msg(timeout=0.05)
+                        if msg["parent_header"].get("msg_id") in sent:
+                            return
+                except Empty:
+                    sent.add(self.client.kernel_info())
+            if not self.is_alive():
+                raise RuntimeError("the kernel died while starting")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not answer in {self.startup_timeout} s")
 
     def log_tail(self, size: int = 2000) -> str:
         prov = self.km.provisioner if self.km is not None else None
