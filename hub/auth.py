@@ -1,0 +1,83 @@
+"""Logging in: the embedded default's authenticator.
+
+:class:`CodeTutorAuthenticator` is jupyterhub-nativeauthenticator (bcrypt-hashed
+passwords in the Hub's database, sign-up that an admin approves at
+``/hub/authorize``, lockout after repeated failed logins) plus two things:
+
+- **login rate limit** (SPEC.md section 7: 5 a minute, burst 3) per client
+  address and per user name, with the judge's token buckets
+  (:class:`codetutor.judge.ratelimit.RateLimiter`, limit class ``login``);
+  past it the login form answers 429 with ``Retry-After``;
+- **seeded accounts**: the accounts named in :attr:`accounts_file` (written by
+  ``codetutor up``: its admin, and with ``--demo`` a student and an instructor)
+  exist, approved, with those passwords, as soon as the Hub starts.
+
+Production uses an OAuth/OIDC provider instead (oauthenticator; see
+:mod:`codetutor.hub.config`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.orm import UserInfo
+from tornado import web
+from traitlets import Instance, Unicode, default
+
+from codetutor.judge.ratelimit import RateLimiter
+
+
+class CodeTutorAuthenticator(NativeAuthenticator):
+    """NativeAuthenticator with a login rate limit and seeded accounts (module docstring)."""
+
+    accounts_file = Unicode(
+        "",
+        help="""JSON file {"name": {"password": ...}} of accounts that must exist,
+        approved, when the Hub starts (an existing account keeps its password).""",
+    ).tag(config=True)
+
+    limiter = Instance(RateLimiter, help="Token buckets of the login rate limit.")
+
+    @default("limiter")
+    def _default_limiter(self) -> RateLimiter:
+        return RateLimiter(parent=self)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.accounts_file:
+            self.seed_accounts(json.loads(Path(self.accounts_file).read_text()))
+
+    def seed_accounts(self, accounts: dict[str, dict[str, Any]]) -> None:
+        """Create each missing account of ``accounts``, approved; leave existing ones alone."""
+        for name, spec in accounts.items():
+            if self.user_exists(name):
+                continue
+            info = UserInfo(
+                username=self.normalize_username(name),
+                password=bcrypt.hashpw(str(spec["password"]).encode(), bcrypt.gensalt()),
+                is_authorized=True,
+            )
+            self.db.add(info)
+            self.db.commit()
+            self.log.info("created the account %s", name)
+
+    async def authenticate(self, handler: web.RequestHandler, data: dict[str, Any]) -> Any:
+        """The user name if the password is right; 429 past the login rate limit.
+
+        Coroutine. Both the client's address and the user name asked for have a
+        bucket, so neither many names from one address nor many addresses on one
+        name get past the limit.
+        """
+        name = self.normalize_username(str(data.get("username", "")))[:64]
+        address = handler.request.remote_ip or "?"
+        for key in (f"ip:{address}", f"user:{name}"):
+            decision = await self.limiter.hit("login", "login", key)
+            if not decision.allowed:
+                self.log.warning("login rate limit for %s", key)
+                handler.set_header("Retry-After", decision.retry_after_header)
+                raise web.HTTPError(429, "too many login attempts; wait a minute")
+        return await super().authenticate(handler, data)

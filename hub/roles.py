@@ -1,0 +1,111 @@
+"""Who may do what: the Hub's groups, roles and custom scopes.
+
+Every user is a **student** by default: JupyterHub gives every user the ``user``
+role, which we redefine to carry the student's scopes. Membership of the
+``instructors`` group adds the instructor's scopes. The Hub's own ``admin`` role
+(the control panel) cannot be redefined, so ``codetutor up`` also puts its admin
+in the ``instructors`` group.
+
+The custom scopes are exactly the ones the services check
+(:mod:`codetutor.judge.service`; the tutor checks only access to itself):
+
+========================  ===========================================================
+``custom:judge:submit``   submit, and read one's own submissions
+``custom:judge:read-all`` read every submission of the class, hidden-case details too
+``custom:problems:write`` publish problems
+========================  ===========================================================
+
+A single-user server's token (``JUPYTERHUB_API_TOKEN``, what the server extension
+calls the services with) gets :func:`server_token_scopes`: the subset of these
+that its owner holds (JupyterHub intersects them). The services take the caller's
+identity from the token, so a student's server can submit and chat only as that
+student.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codetutor.judge.service import SCOPE_PUBLISH, SCOPE_READ_ALL, SCOPE_SUBMIT
+
+JUDGE_SERVICE = "judge"
+TUTOR_SERVICE = "tutor"
+CULLER_SERVICE = "idle-culler"
+#: the service holding CODETUTOR_ADMIN_TOKEN (automation: codetutor up, tests, scripts)
+ADMIN_SERVICE = "codetutor-admin"
+
+STUDENTS = "students"
+INSTRUCTORS = "instructors"
+
+CUSTOM_SCOPES: dict[str, dict[str, str]] = {
+    SCOPE_SUBMIT: {
+        "description": "Submit solutions to the judge and read one's own submissions.",
+    },
+    SCOPE_READ_ALL: {
+        "description": "Read every submission of the class, with hidden-case details.",
+    },
+    SCOPE_PUBLISH: {
+        "description": "Publish problem notebooks to the judge.",
+    },
+}
+
+#: reaching the judge and tutor services at all (their OAuth access scopes)
+SERVICE_ACCESS = [
+    f"access:services!service={JUDGE_SERVICE}",
+    f"access:services!service={TUTOR_SERVICE}",
+]
+
+STUDENT_SCOPES = ["self", *SERVICE_ACCESS, SCOPE_SUBMIT]
+INSTRUCTOR_SCOPES = [*SERVICE_ACCESS, SCOPE_SUBMIT, SCOPE_READ_ALL, SCOPE_PUBLISH]
+
+#: what JupyterHub's own ``server`` role grants a single-user server
+SERVER_BASE_SCOPES = ["users:activity!user", "access:servers!server"]
+
+
+def load_roles(admin_service: bool = False) -> list[dict[str, Any]]:
+    """``c.JupyterHub.load_roles``: the student (default) and instructor roles, and the culler's.
+
+    With ``admin_service``, the :data:`ADMIN_SERVICE` (holding the admin API token)
+    gets the admin role and the instructor's scopes.
+    """
+    admin_services = [ADMIN_SERVICE] if admin_service else []
+    found = [
+        {
+            "name": "user",
+            "description": "Every user: a student (submit, chat, read own submissions).",
+            "scopes": STUDENT_SCOPES,
+        },
+        {
+            "name": "instructor",
+            "description": "Instructors: publish problems, read all submissions of the class.",
+            "scopes": INSTRUCTOR_SCOPES,
+            "groups": [INSTRUCTORS],
+            "services": admin_services,
+        },
+        {
+            "name": "idle-culler",
+            "description": "Stops idle single-user servers.",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": [CULLER_SERVICE],
+        },
+    ]
+    if admin_service:
+        found.append({"name": "admin", "services": admin_services})
+    return found
+
+
+def load_groups() -> dict[str, dict[str, Any]]:
+    """``c.JupyterHub.load_groups``: the two class groups (membership is managed in the Hub)."""
+    return {
+        STUDENTS: {"users": [], "properties": {"description": "Students of the class."}},
+        INSTRUCTORS: {"users": [], "properties": {"description": "Instructors of the class."}},
+    }
+
+
+def server_token_scopes() -> list[str]:
+    """``c.Spawner.server_token_scopes``: what a user's own server may do on their behalf.
+
+    JupyterHub grants the subset of these its owner holds: a student's server can
+    submit and chat; an instructor's can also publish and read the class's work.
+    """
+    return [*SERVER_BASE_SCOPES, *SERVICE_ACCESS, SCOPE_SUBMIT, SCOPE_READ_ALL, SCOPE_PUBLISH]

@@ -1,0 +1,250 @@
+"""Single-user servers in a bubblewrap sandbox (the embedded default's spawner).
+
+:class:`BubblewrapSpawner` is JupyterHub's :class:`~jupyterhub.spawner.LocalProcessSpawner`
+without system accounts: each user's server runs
+
+- as a host uid of its own (:attr:`BubblewrapSpawner.first_uid` + the Hub's user
+  id, stable across restarts), dropped to inside the sandbox with no capabilities
+  and ``no_new_privs`` (the judge's :func:`~codetutor.judge.sandbox.drop_privileges_args`);
+- with its own home, ``<homes_dir>/<name>`` on the host (mode 0700, owned by
+  that uid), seen as ``/home/<name>``; no other user's home, no Hub database,
+  no data dir: besides the home only the system (read-only, the judge's
+  :func:`~codetutor.judge.sandbox.system_mount_args`), Python and the Code Tutor
+  package are visible, read-only; a private ``/tmp``;
+- in its own PID, IPC and UTS namespaces (it shares the host's network: the proxy
+  must reach it and it must reach the Hub and its services on loopback);
+- in cgroups (memory, processes, CPU share) from :attr:`mem_limit`,
+  :attr:`pids_limit` and :attr:`cpu_limit`, emptied when the server stops.
+
+Without root, bubblewrap runs unprivileged in a user namespace under the Hub's
+own uid and without cgroups (development only: nothing separates users then).
+Production uses DockerSpawner instead (see :mod:`codetutor.hub.config`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from functools import partial
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.utils import random_port
+from traitlets import Integer, List, Unicode, default
+
+from codetutor.judge.sandbox import (
+    Cgroup,
+    bind_args,
+    drop_privileges_args,
+    python_roots,
+    system_mount_args,
+)
+
+
+class UserCgroup(Cgroup):
+    """A user server's cgroup: the judge's controllers plus ``cpu`` for a CPU quota."""
+
+    CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpuacct", "cpu")
+
+    def set_cpu(self, cores: float) -> None:
+        """Bound the group to ``cores`` CPUs' worth of time (CFS quota)."""
+        period = 100_000
+        self._write("cpu", "cpu.cfs_period_us", str(period))
+        self._write("cpu", "cpu.cfs_quota_us", str(max(1000, int(cores * period))))
+
+
+def package_paths() -> list[str]:
+    """Host directories holding the ``codetutor`` package's code (and nothing else).
+
+    The package reaches judge/, hub/, tutor/ and extensions/ through symbolic
+    links; each link's target is listed too. The repository around them (with
+    problem notebooks and their reference solutions) is not.
+    """
+    import codetutor
+
+    root = Path(codetutor.__file__).resolve().parent
+    paths = {str(root)}
+    for entry in root.iterdir():
+        if entry.is_symlink() and entry.is_dir():
+            paths.add(str(entry.resolve()))
+    return sorted(paths)
+
+
+class BubblewrapSpawner(LocalProcessSpawner):
+    """Runs each user's single-user server in a bubblewrap sandbox (module docstring)."""
+
+    homes_dir = Unicode(
+        help="Host directory holding each user's home as <homes_dir>/<name>. Required."
+    ).tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+    setpriv = Unicode("setpriv", help="util-linux setpriv, used to drop to the user's uid.").tag(
+        config=True
+    )
+    first_uid = Integer(
+        430000,
+        help="Host uid of the Hub's user with id 0; each user gets first_uid + their id "
+        "(the judge's sandboxes use 420000-424095).",
+    ).tag(config=True)
+    pids_limit = Integer(512, help="Most processes and threads in one user's server.").tag(
+        config=True
+    )
+    open_files_limit = Integer(4096, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
+    scratch_mb = Integer(256, help="Size of the sandbox's private /tmp, in MiB.").tag(config=True)
+    cgroup_root = Unicode("/sys/fs/cgroup", help="Mount point of the cgroup v1 hierarchies.").tag(
+        config=True
+    )
+    readonly_paths = List(
+        Unicode(), help="Extra host paths made visible read-only in every user's sandbox."
+    ).tag(config=True)
+
+    @default("cmd")
+    def _default_cmd(self) -> list[str]:
+        return [sys.executable, "-m", "jupyterhub.singleuser"]
+
+    @default("mem_limit")
+    def _default_mem_limit(self) -> int:
+        return 2 << 30
+
+    @default("cpu_limit")
+    def _default_cpu_limit(self) -> float:
+        return 1.0
+
+    @default("default_url")
+    def _default_default_url(self) -> str:
+        return "/lab"
+
+    @property
+    def isolated(self) -> bool:
+        """Whether the server gets a uid and cgroups of its own (the Hub runs as root)."""
+        return os.geteuid() == 0
+
+    @property
+    def uid(self) -> int:
+        """The host uid the user's server runs as."""
+        return self.first_uid + int(self.user.id) if self.isolated else os.geteuid()
+
+    @property
+    def home_inside(self) -> str:
+        return f"/home/{self.user.escaped_name}"
+
+    @property
+    def home_on_host(self) -> Path:
+        if not self.homes_dir:
+            raise ValueError("BubblewrapSpawner.homes_dir is not set")
+        return Path(self.homes_dir, self.user.escaped_name)
+
+    @property
+    def cgroup_name(self) -> str:
+        return f"hub-user-{self.uid}"
+
+    @default("notebook_dir")
+    def _default_notebook_dir(self) -> str:
+        return self.home_inside
+
+    def make_preexec_fn(self, name: str) -> Any:
+        # The uid is dropped inside the sandbox (setpriv), not before bubblewrap starts.
+        return None
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env["USER"] = self.user.name
+        env["HOME"] = self.home_inside
+        env["SHELL"] = "/bin/bash"
+        return env
+
+    async def move_certs(self, paths: dict[str, str]) -> dict[str, str]:
+        # internal_ssl is not used with this spawner.
+        return paths
+
+    def make_home(self) -> Path:
+        """Create the user's home on the host (0700, owned by their uid) if missing."""
+        home = self.home_on_host
+        home.parent.mkdir(mode=0o711, parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, exist_ok=True)
+        if self.isolated:
+            os.chown(home, self.uid, self.uid)
+        return home
+
+    def make_cgroup(self) -> UserCgroup | None:
+        """The server's cgroup with its limits set, or None without root or cgroups."""
+        if not self.isolated or not Cgroup.available(self.cgroup_root):
+            return None
+        cgroup = UserCgroup(self.cgroup_root, self.cgroup_name)
+        if self.mem_limit:
+            cgroup.set_memory(int(self.mem_limit) >> 20)
+        cgroup.set_pids(self.pids_limit)
+        if self.cpu_limit:
+            cgroup.set_cpu(float(self.cpu_limit))
+        return cgroup
+
+    def sandbox_command(self, cmd: list[str], home: Path, cgroup: UserCgroup | None) -> list[str]:
+        """The launch command: join the cgroups, set rlimits, bubblewrap, then ``cmd``."""
+        args = [
+            self.bwrap,
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "codetutor",
+        ]
+        if not self.isolated:
+            args += ["--unshare-user", "--disable-userns"]
+        args += system_mount_args()
+        args += ["--ro-bind-try", "/etc/hosts", "/etc/hosts"]
+        args += ["--perms", "01777", "--size", str(self.scratch_mb << 20), "--tmpfs", "/tmp"]
+        args += bind_args([*python_roots(cmd), *package_paths(), *self.readonly_paths])
+        args += ["--perms", "0755", "--dir", "/home", "--bind", str(home), self.home_inside]
+        args += ["--chdir", self.home_inside]
+        limits = f"ulimit -c 0 && ulimit -n {int(self.open_files_limit)}"
+        if self.isolated:
+            args += drop_privileges_args(self.setpriv, self.uid)
+        else:
+            args += ["--"]
+        args += cmd
+        procs = cgroup.procs_files if cgroup is not None else []
+        script = (
+            'while [ "$1" != -- ]; do echo $$ > "$1" || exit 111; shift; done; shift; '
+            + f'{limits} && exec "$@"'
+        )
+        return ["/bin/bash", "-c", script, "codetutor-user-server", *procs, "--", *args]
+
+    async def start(self) -> tuple[str, int]:
+        """Start the user's server in its sandbox; return its (ip, port). Coroutine."""
+        if shutil.which(self.bwrap) is None:
+            raise RuntimeError(
+                f"{self.bwrap!r} not found on PATH; install the Debian package bubblewrap"
+            )
+        if self.port == 0:  # type: ignore[has-type]
+            self.port = random_port()
+        loop = asyncio.get_running_loop()
+        home = await loop.run_in_executor(None, self.make_home)
+        cgroup = await loop.run_in_executor(None, self.make_cgroup)
+        cmd = self.sandbox_command([*self.cmd, *self.get_args()], home, cgroup)
+        env = self.get_env()
+        self.log.info("starting the sandboxed server of %s as uid %s", self.user.name, self.uid)
+        self.proc = await loop.run_in_executor(
+            None,
+            partial(Popen, cmd, env=env, cwd="/", start_new_session=True, **self.popen_kwargs),
+        )
+        self.pid = self.proc.pid
+        return (self.ip or "127.0.0.1", self.port)
+
+    async def stop(self, now: bool = False) -> None:
+        """Stop the server and everything it started (its whole cgroup). Coroutine."""
+        await super().stop(now=now)
+        await asyncio.get_running_loop().run_in_executor(None, self.empty_cgroup)
+
+    def empty_cgroup(self) -> None:
+        """Kill whatever is left in the server's cgroup and remove it."""
+        if not self.isolated:
+            return
+        cgroup = UserCgroup.existing(self.cgroup_root, self.cgroup_name)
+        if cgroup is not None:
+            cgroup.kill_all()
+            cgroup.remove()
