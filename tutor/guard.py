@@ -26,6 +26,7 @@ import re
 import textwrap
 import time
 import tokenize
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
@@ -425,6 +426,42 @@ def _with_entry_aliases(program: str, solution: str) -> str:
     return program + ("\n\n" + "\n".join(aliases) if aliases else "")
 
 
+def could_solve(program: str, problem: Any) -> bool:
+    """Whether judging ``program`` could possibly end in *accepted*.
+
+    In function mode the tests call the solution's functions, so the program must
+    define a function (``def`` or ``lambda``) or bind one of the solution's names; in
+    stdio mode it must print or write. Anything else cannot pass and is not judged
+    (the similarity check still covers it).
+    """
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return False
+    mode = getattr(getattr(problem.meta, "mode", None), "value", "function")
+    if mode == "stdio":
+        return any(
+            isinstance(node, ast.Call)
+            and (
+                (isinstance(node.func, ast.Name) and node.func.id in ("print", "exec", "eval"))
+                or (
+                    isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("write", "writelines")
+                )
+            )
+            for node in ast.walk(tree)
+        )
+    names = set(getattr(problem, "solution_names", None) or [])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name) in names:
+            return True
+    return False
+
+
 class SolutionGuard(LoggingConfigurable):
     """Checks replies against a problem (see the module docstring).
 
@@ -457,6 +494,7 @@ class SolutionGuard(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._published: dict[str, Any] = {}
+        self._verdicts: OrderedDict[tuple[Any, str], bool] = OrderedDict()
 
     @default("judge")
     def _default_judge(self) -> Any:
@@ -494,10 +532,19 @@ class SolutionGuard(LoggingConfigurable):
         """Coroutine: whether ``program`` is accepted by the judge for ``problem``."""
         from codetutor.judge.submission import Submission
 
+        key = (getattr(problem, "sha256", id(problem)), program)
+        if key in self._verdicts:
+            self._verdicts.move_to_end(key)
+            return self._verdicts[key]
         problem = await self.published(problem)
         result = await self.judge.judge(problem, Submission.from_source(program))
         verdict = getattr(result.verdict, "value", result.verdict)
-        return bool(verdict == "accepted")
+        accepted = verdict == "accepted"
+        # A streamed reply is checked after every line: judge each program once.
+        self._verdicts[key] = accepted
+        if len(self._verdicts) > 2048:
+            self._verdicts.popitem(last=False)
+        return accepted
 
     async def check(self, problem: Any, reply: str) -> GuardResult:
         """Coroutine: decide whether ``reply`` may be shown to a student of ``problem``.
@@ -542,6 +589,8 @@ class SolutionGuard(LoggingConfigurable):
             for program in programs:
                 if judged >= self.max_judged_programs:
                     break
+                if not could_solve(program, problem):
+                    continue
                 program = _with_entry_aliases(program, problem.solution_source)
                 judged += 1
                 try:

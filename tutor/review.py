@@ -26,7 +26,7 @@ REVIEW_SCHEMA: dict[str, Any] = {
     "properties": {
         "findings": {
             "type": "array",
-            "maxItems": 8,
+            "maxItems": 5,
             "items": {
                 "type": "object",
                 "properties": {

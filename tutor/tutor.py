@@ -71,7 +71,11 @@ class Tutor(LoggingConfigurable):
     max_message_chars = Integer(4000, help="Longest student message accepted.").tag(config=True)
     max_code_chars = Integer(20000, help="Longest student code accepted.").tag(config=True)
     chat_max_tokens = Integer(256, help="max_tokens of a chat reply.").tag(config=True)
-    review_max_tokens = Integer(384, help="max_tokens of a review.").tag(config=True)
+    review_max_tokens = Integer(
+        256,
+        help="""max_tokens of a review. Grammar-constrained decoding costs more per
+        token than free text (llama-cpp-python checks the whole vocabulary).""",
+    ).tag(config=True)
     temperature = Float(0.3, help="Sampling temperature of chat replies.").tag(config=True)
     seed = Integer(0, help="Sampling seed (fixed, so a reply can be reproduced).").tag(config=True)
     attempts_per_level = Integer(
