@@ -1,0 +1,167 @@
+"""deploy/docker-compose.yml and .env.example, checked by the Compose CLI itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import DEPLOY, venv_tool
+
+COMPOSE_FILE = DEPLOY / "docker-compose.yml"
+ENV_EXAMPLE = DEPLOY / ".env.example"
+
+#: The services the issue asks for, by role.
+EXPECTED_SERVICES = {
+    "nginx",
+    "hub",
+    "judge-worker",
+    "llm",
+    "db",
+    "redis",
+    "prometheus",
+    "grafana",
+    "loki",
+    "vector",
+    "node-exporter",
+    "postgres-exporter",
+    "redis-exporter",
+    "nginx-exporter",
+    "dcgm-exporter",
+}
+
+#: Scratch images without any program to run a check with (watched by TargetDown).
+NO_HEALTHCHECK = {"nginx-exporter"}
+
+
+def env_values() -> dict[str, str]:
+    """A complete env file as an operator would write it (every secret distinct)."""
+    values: dict[str, str] = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = value
+    for key, value in values.items():
+        if value == "change-me":
+            values[key] = f"secret-{key.lower()}-0123456789"
+    return values
+
+
+def compose(env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [venv_tool("docker-compose"), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=DEPLOY,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(env_file.parent)},
+    )
+
+
+def write_env(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    env = write_env(tmp_path_factory.mktemp("compose") / "test.env", env_values())
+    result = compose(env, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = json.loads(result.stdout)
+    return parsed
+
+
+def test_every_service_is_there(config: dict[str, Any]) -> None:
+    assert set(config["services"]) == EXPECTED_SERVICES
+
+
+def test_restart_health_logging_and_network(config: dict[str, Any]) -> None:
+    for name, service in config["services"].items():
+        assert service.get("restart") == "unless-stopped", name
+        assert service["logging"]["options"]["max-size"], name
+        assert "codetutor" in service["networks"], name
+        if name not in NO_HEALTHCHECK:
+            check = service.get("healthcheck", {})
+            assert check.get("test") and not check.get("disable"), name
+            assert check.get("interval") and check.get("retries"), name
+
+
+def test_volumes_are_named_and_networks_declared(config: dict[str, Any]) -> None:
+    assert set(config["volumes"]) >= {
+        "postgres_data",
+        "redis_data",
+        "hub_data",
+        "prometheus_data",
+        "grafana_data",
+        "loki_data",
+    }
+    assert config["networks"]["codetutor"]["name"] == "codetutor"
+    # user servers live on an internal network that only the Hub shares
+    assert config["networks"]["users"]["internal"] is True
+    on_users = {n for n, s in config["services"].items() if "users" in s["networks"]}
+    assert on_users == {"hub"}
+    hub_env = config["services"]["hub"]["environment"]
+    assert hub_env["CODETUTOR_DOCKER_NETWORK"] == config["networks"]["users"]["name"]
+
+
+def test_database_and_cache_as_in_the_original(config: dict[str, Any]) -> None:
+    db = config["services"]["db"]
+    assert db["image"].startswith("postgres:16")
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert any(v["target"].startswith("/docker-entrypoint-initdb.d/") for v in db["volumes"])
+    redis = config["services"]["redis"]
+    assert redis["image"].startswith("redis:7")
+    command = redis["command"]
+    pairs = dict(zip(command[1::2], command[2::2], strict=False))
+    assert pairs["--appendonly"] == "yes"
+    assert pairs["--maxmemory"] == "256mb"
+    assert pairs["--maxmemory-policy"] == "allkeys-lru"
+
+
+def test_llm_reserves_the_gpu(config: dict[str, Any]) -> None:
+    devices = config["services"]["llm"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+
+
+def test_hub_spawns_with_docker_and_waits_for_state(config: dict[str, Any]) -> None:
+    hub = config["services"]["hub"]
+    assert any(v.get("source") == "/var/run/docker.sock" for v in hub["volumes"])
+    assert hub["environment"]["CODETUTOR_MODE"] == "production"
+    assert hub["depends_on"]["db"]["condition"] == "service_healthy"
+    assert hub["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert config["services"]["nginx"]["depends_on"]["hub"]["condition"] == "service_healthy"
+
+
+def test_secrets_only_come_from_the_env_file(config: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text()
+    values = env_values()
+    for key in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "LLM_API_KEY", "JUPYTERHUB_CRYPT_KEY"):
+        assert values[key] not in text
+        assert values[key] in json.dumps(config), key
+
+
+def test_env_example_documents_every_variable() -> None:
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE_FILE.read_text())) - {"VAR"}
+    documented = set(env_values())
+    assert used - documented == set()
+    # each documented variable is explained by a comment above it or its group
+    assert "REQUIRED" in ENV_EXAMPLE.read_text()
+
+
+def test_env_example_itself_is_a_valid_env_file() -> None:
+    result = compose(ENV_EXAMPLE, "config", "--quiet")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "CODETUTOR_DOMAIN"])
+def test_a_missing_secret_is_refused(tmp_path: Path, missing: str) -> None:
+    values = env_values()
+    del values[missing]
+    result = compose(write_env(tmp_path / "partial.env", values), "config", "--quiet")
+    assert result.returncode != 0
+    assert f"set {missing} in .env" in result.stderr
