@@ -1,0 +1,251 @@
+"""Benchmark of the shared LLM service against llama-cpp-python called directly.
+
+Measured in one run, on the same model and settings:
+
+1. **direct** — ``llama_cpp.Llama.create_completion(stream=True)`` in this process:
+   the baseline single-stream decoding speed;
+2. **service** — ``codetutor llm serve`` in its own process, streamed over HTTP
+   (server-sent events), at 1, 4 and 16 concurrent streams (distinct users), once
+   per ``--parallel`` value (sequences served at once).
+
+For each row: aggregate tokens/s (all streams' tokens over the wall time), the
+ratio to the direct single stream, and the median and p95 time to first token.
+
+    python bench/llm.py                       # bundled model, CPU
+    python bench/llm.py --gpu-layers -1       # every layer on the GPU
+    python bench/llm.py --parallel 1 2 --tokens 64 --json-out results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROMPT = "Write a long story about a student who learns to program in Python. Once upon a time"
+
+
+@dataclass
+class Row:
+    path: str
+    parallel: int
+    streams: int
+    tokens: int
+    wall_s: float
+    tokens_per_s: float
+    ttft_p50_s: float
+    ttft_p95_s: float
+    ratio: float = 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def bench_direct(model: str, tokens: int, gpu_layers: int, threads: int) -> Row:
+    """Single stream through llama-cpp-python, no service in between."""
+    from llama_cpp import Llama
+
+    llm = Llama(
+        model_path=model,
+        n_ctx=2048,
+        n_gpu_layers=gpu_layers,
+        n_threads=threads,
+        n_threads_batch=threads,
+        seed=0,
+        verbose=False,
+    )
+    kwargs = {"max_tokens": tokens, "temperature": 0.0, "stream": True, "seed": 0}
+    for _ in llm.create_completion(PROMPT, **{**kwargs, "max_tokens": 8}):
+        pass  # warm-up; like the service's warm-up, it leaves the prompt in the KV cache
+    started = time.perf_counter()
+    first = 0.0
+    count = 0
+    for part in llm.create_completion(PROMPT, **kwargs):
+        if part["choices"][0]["text"]:
+            count += 1
+            if not first:
+                first = time.perf_counter()
+    wall = time.perf_counter() - started
+    llm.close()
+    return Row(
+        "direct llama-cpp-python", 1, 1, count, wall, count / wall, first - started, first - started
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_service(
+    model: str, parallel: int, gpu_layers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "codetutor",
+            "llm",
+            "serve",
+            "--model",
+            model,
+            "--port",
+            str(port),
+            "--parallel",
+            str(parallel),
+            "--gpu-layers",
+            str(gpu_layers),
+            "--ctx",
+            "2048",
+            "--Scheduler.max_outstanding_per_user=64",
+            "--Scheduler.max_queued=256",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"codetutor llm serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit("the service did not start")
+
+
+async def one_stream(url: str, user: str, tokens: int) -> tuple[float, int]:
+    """Stream one completion; returns (time to first token, tokens received)."""
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps(
+        {
+            "prompt": PROMPT,
+            "max_tokens": tokens,
+            "temperature": 0.0,
+            "seed": 0,
+            "stream": True,
+            "user": user,
+            "timeout": 3600,
+        }
+    ).encode()
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST /v1/completions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+    )
+    await writer.drain()
+    first = 0.0
+    count = 0
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        text = line.decode().strip()
+        if not text.startswith("data:"):
+            continue
+        payload = text[5:].strip()
+        if payload == "[DONE]":
+            break
+        event = json.loads(payload)
+        if event["choices"][0].get("text"):
+            count += 1
+            if not first:
+                first = time.perf_counter() - started
+    writer.close()
+    await writer.wait_closed()
+    return first, count
+
+
+async def bench_service(url: str, parallel: int, streams: int, tokens: int) -> Row:
+    await one_stream(url, "warmup", 8)
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one_stream(url, f"user-{i}", tokens) for i in range(streams)))
+    wall = time.perf_counter() - started
+    ttfts = [r[0] for r in results]
+    total = sum(r[1] for r in results)
+    return Row(
+        f"service parallel={parallel}",
+        parallel,
+        streams,
+        total,
+        wall,
+        total / wall,
+        statistics.median(ttfts),
+        percentile(ttfts, 0.95),
+    )
+
+
+def default_model() -> str:
+    from codetutor.tutor.engine import bundled_model_path
+
+    return str(bundled_model_path())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="", help="GGUF path (default: the bundled model)")
+    parser.add_argument("--tokens", type=int, default=64, help="tokens generated per stream")
+    parser.add_argument("--gpu-layers", type=int, default=0, help="-1: every layer on the GPU")
+    parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2], help="sequences at once")
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--json-out", default="", help="also write the rows as JSON here")
+    args = parser.parse_args()
+    model = args.model or default_model()
+    threads = os.cpu_count() or 1
+
+    rows = [bench_direct(model, args.tokens, args.gpu_layers, threads)]
+    baseline = rows[0].tokens_per_s
+    for parallel in args.parallel:
+        process, url = start_service(model, parallel, args.gpu_layers)
+        try:
+            for streams in args.streams:
+                rows.append(asyncio.run(bench_service(url, parallel, streams, args.tokens)))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    for row in rows:
+        row.ratio = row.tokens_per_s / baseline if baseline else 0.0
+
+    print(
+        f"model: {Path(model).name}  tokens/stream: {args.tokens}  gpu layers: {args.gpu_layers}  cpus: {threads}"
+    )
+    header = f"{'path':<26}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}{'ttft p50':>10}{'ttft p95':>10}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row.path:<26}{row.streams:>8}{row.tokens:>8}{row.tokens_per_s:>9.1f}"
+            f"{row.ratio:>7.2f}{row.ttft_p50_s:>9.2f}s{row.ttft_p95_s:>9.2f}s"
+        )
+    print("ratio: aggregate tokens/s over the direct single stream (same run, same model).")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps([asdict(r) for r in rows], indent=2))
+
+
+if __name__ == "__main__":
+    main()
