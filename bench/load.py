@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -84,6 +85,11 @@ class Outcome:
     verdict: str
     time_ms: float
     retries: int
+    #: server side, from the verdict: commit -> claimed, claimed -> stored
+    queue_wait_s: float
+    worker_s: float
+    #: verdict stored -> verdict event received (same machine, same clock)
+    delivery_s: float
 
 
 @dataclass
@@ -133,6 +139,11 @@ def student(client: Client, count: int, seed: int, tally: Tally, timeout_s: floa
             sid = int(r.json()["id"])
             verdict = follow(client, sid, timeout_s)
             done = time.monotonic()
+            received = datetime.now(UTC)
+            created, started, finished = (
+                datetime.fromisoformat(verdict[key])
+                for key in ("created_at", "started_at", "finished_at")
+            )
             with tally.lock:
                 tally.outcomes.append(
                     Outcome(
@@ -144,6 +155,9 @@ def student(client: Client, count: int, seed: int, tally: Tally, timeout_s: floa
                         str(verdict["verdict"]),
                         float(verdict["time_ms"] or 0),
                         retries,
+                        (started - created).total_seconds(),
+                        (finished - started).total_seconds(),
+                        (received - finished).total_seconds(),
                     )
                 )
         except Exception as e:
@@ -277,6 +291,19 @@ def report(
     print(
         f"  overhead beyond judging: p50 {percentile(overhead, 0.5):.3f} s, "
         f"p95 {percentile(overhead, 0.95):.3f} s"
+    )
+    waits = [o.queue_wait_s for o in outcomes]
+    worker = [o.worker_s for o in outcomes]
+    delivery = [o.delivery_s for o in outcomes]
+    print(
+        f"  of which: queue wait p50 {percentile(waits, 0.5):.2f} s "
+        f"(p95 {percentile(waits, 0.95):.2f} s); worker claim-to-stored p50 "
+        f"{percentile(worker, 0.5):.3f} s; stored-to-client p50 "
+        f"{percentile(delivery, 0.5) * 1000:.0f} ms (p95 {percentile(delivery, 0.95) * 1000:.0f} ms)"
+    )
+    print(
+        f"  Little's law check: {args.students} students / {rate:.2f} per s = "
+        f"{args.students / rate:.1f} s expected time to verdict"
     )
     print(f"  queue full (429) answers waited out: {tally.throttled}")
     ideal = min(args.workers, os.cpu_count() or 1)

@@ -13,14 +13,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import IO, Any
 
+import redis.asyncio as aioredis
 import structlog
-from traitlets import Float, Instance
+from redis.exceptions import RedisError
+from traitlets import Float, Instance, Unicode
 from traitlets.config import LoggingConfigurable
 
 from . import metrics
@@ -68,7 +71,26 @@ class SubmissionWatcher(LoggingConfigurable):
 
     store = Instance(Store)
 
-    interval_s = Float(0.1, help="How often to look for changed submissions.").tag(config=True)
+    interval_s = Float(
+        0.1, help="How often to look for changed submissions (without Redis events)."
+    ).tag(config=True)
+
+    redis_url = Unicode(
+        "",
+        help="""Redis whose pub/sub channel announces changes (empty: poll only).
+
+        While subscribed, a change wakes the watcher at once and polling slows
+        to ``redis_interval_s``; while Redis is down, polling is back at
+        ``interval_s``.""",
+    ).tag(config=True)
+
+    channel = Unicode(
+        "codetutor:judge:events", help="The channel workers announce changes on."
+    ).tag(config=True)
+
+    redis_interval_s = Float(1.0, help="Polling interval while Redis events are received.").tag(
+        config=True
+    )
 
     window_s = Float(
         5.0,
@@ -79,7 +101,8 @@ class SubmissionWatcher(LoggingConfigurable):
         super().__init__(**kwargs)
         self._seen: dict[tuple[int, int, str], float] = {}
         self._waiters: dict[int, set[asyncio.Event]] = {}
-        self._since: datetime | None = None
+        self._wake = asyncio.Event()
+        self.subscribed = False
 
     def watch(self, submission_id: int) -> asyncio.Event:
         """An event set on the next change of ``submission_id``; pair with :meth:`unwatch`."""
@@ -95,18 +118,47 @@ class SubmissionWatcher(LoggingConfigurable):
                 del self._waiters[submission_id]
 
     async def run(self) -> None:
-        """Watch until cancelled; database errors are logged and retried."""
+        """Watch until cancelled; database and Redis errors are logged and retried."""
+        listener = asyncio.create_task(self._listen()) if self.redis_url else None
         first = True
+        try:
+            while True:
+                try:
+                    await self.tick(count=not first)
+                    first = False
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    self.log.warning("submission watcher: %s", e)
+                    await asyncio.sleep(1.0)
+                interval = self.redis_interval_s if self.subscribed else self.interval_s
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), interval)
+                self._wake.clear()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+    async def _listen(self) -> None:
         while True:
+            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
             try:
-                await self.tick(count=not first)
-                first = False
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self.subscribed = True
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._wake.set()
             except asyncio.CancelledError:
                 raise
-            except Exception as e:
-                self.log.warning("submission watcher: %s", e)
-                await asyncio.sleep(1.0)
-            await asyncio.sleep(self.interval_s)
+            except (RedisError, OSError) as e:
+                if self.subscribed:
+                    self.log.warning("live events fall back to polling: Redis %s", e)
+            finally:
+                self.subscribed = False
+                await client.aclose()
+            await asyncio.sleep(1.0)
 
     async def tick(self, *, count: bool = True) -> None:
         """One look at the database. With ``count`` False only remember what is there."""

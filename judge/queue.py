@@ -81,6 +81,12 @@ class Queue(LoggingConfigurable):
     async def done(self, lease: Lease) -> None:
         """The submission of ``lease`` was judged (or taken over): forget its delivery."""
 
+    async def notify(self, submission_id: int) -> None:
+        """Tell the service's live streams at once that a submission changed (best effort).
+
+        Without a transport for it, the service finds the change by polling.
+        """
+
     async def depth(self) -> int:
         """Submissions not judged yet (queued or running)."""
         assert self.store is not None
@@ -137,6 +143,11 @@ class RedisQueue(Queue):
     retry_redis_s = Float(2.0, help="While Redis is down, how often to try it again.").tag(
         config=True
     )
+
+    events_channel = Unicode(
+        "codetutor:judge:events",
+        help="Pub/sub channel on which workers announce submission changes.",
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -269,6 +280,14 @@ class RedisQueue(Queue):
             await self._ack(message_id)
         except (RedisError, OSError) as e:
             # harmless: the message is redelivered, and the judged row refuses a claim
+            self._mark_down(e)
+
+    async def notify(self, submission_id: int) -> None:
+        if self._redis is None or not self._redis_usable():
+            return
+        try:
+            await self._redis.publish(self.events_channel, str(submission_id))
+        except (RedisError, OSError) as e:
             self._mark_down(e)
 
     async def transport_status(self) -> str | None:

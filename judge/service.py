@@ -597,11 +597,25 @@ class OpenAPIHandler(JudgeHandler):
 
 
 class CallbackHandler(HubOAuthCallbackHandler):
-    """Completes the Hub's OAuth login of a browser (sets the service's cookie)."""
+    """Completes the Hub's OAuth login of a browser (sets the service's cookie).
+
+    Logins are rate-limited per client address with the ``login`` limit.
+    """
 
     @property
     def hub_auth(self) -> HubOAuth:
         return self.settings["hub_auth"]
+
+    async def prepare(self) -> None:
+        decision = await self.settings["limiter"].hit(
+            "login", Endpoint.OAUTH_CALLBACK.value, self.request.remote_ip or "unknown"
+        )
+        if not decision.allowed:
+            metrics.RATE_LIMITED.labels(
+                endpoint=Endpoint.OAUTH_CALLBACK.value, reason=metrics.RateLimitReason.RATE.value
+            ).inc()
+            self.set_header("Retry-After", decision.retry_after_header)
+            raise web.HTTPError(429, "too many logins; slow down")
 
 
 class NotFoundHandler(JudgeHandler):
@@ -782,7 +796,7 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
         queue = self.make_queue(store)
         await queue.connect()
         limiter = RateLimiter(parent=self, redis_url=self.redis_url)
-        watcher = SubmissionWatcher(parent=self, store=store)
+        watcher = SubmissionWatcher(parent=self, store=store, redis_url=self.redis_url)
         hub_auth = HubOAuth(parent=self, base_url=self.base_url)
         pool: WorkerPool | None = None
         config_dir = tempfile.TemporaryDirectory(prefix="codetutor-judge-")

@@ -81,6 +81,12 @@ class Worker(LoggingConfigurable):
             self._judge = self.judge_class(parent=self)
         return self._judge
 
+    async def close(self) -> None:
+        """Release the judge's resources (its sandbox processes). Coroutine."""
+        if self._judge is not None and hasattr(self._judge, "close"):
+            await self._judge.close()
+        self._judge = None
+
     async def run(self, stop: asyncio.Event) -> None:
         """Judge until ``stop`` is set. Database and Redis faults are waited out."""
         assert self.queue is not None
@@ -108,6 +114,7 @@ class Worker(LoggingConfigurable):
         with structlog.contextvars.bound_contextvars(
             submission_id=lease.submission_id, worker=self.name, attempt=lease.attempts
         ):
+            await queue.notify(lease.submission_id)
             sub = await self._retry(lambda: store.get_submission(lease.submission_id))
             assert sub is not None
             names = await self._retry(lambda: store.user_names([sub.user_id]))
@@ -124,6 +131,7 @@ class Worker(LoggingConfigurable):
                     result = judged
                 stored = await self._retry(lambda: store.finish(lease, result))
                 if stored:
+                    await queue.notify(lease.submission_id)
                     self.judged += 1
                     self.log.info(
                         "judged submission %s: %s (%.0f ms)",
@@ -332,6 +340,7 @@ class JudgeWorkerApp(JudgeBackendMixin, CodeTutorBaseApp):
             await worker.run(stop)
         finally:
             orphan_watch.cancel()
+            await worker.close()
             await queue.close()
             await store.close()
 

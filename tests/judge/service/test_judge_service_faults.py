@@ -80,15 +80,20 @@ def wait_running(db_url: str, submission_id: int, timeout_s: float = 60) -> dict
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "postgresql+redis"])
 def test_a_worker_killed_mid_judgement_is_replaced_and_its_submission_judged_once(
-    database: str, hub: FakeHub, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, hub: FakeHub, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if database == "sqlite":
+    redis_url = ""
+    if backend == "sqlite":
         db_url = sqlite_url(tmp_path)
     else:
         db_url = request.getfixturevalue("postgres_server").create_database()
-    service = ServiceProcess(hub=hub, db_url=db_url, workdir=tmp_path, workers=2)
+    if backend.endswith("+redis"):
+        redis_url = request.getfixturevalue("redis_server").url
+    service = ServiceProcess(
+        hub=hub, db_url=db_url, workdir=tmp_path, workers=2, redis_url=redis_url
+    )
     service.start()
     try:
         _, student = setup_class(service, hub)
