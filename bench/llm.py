@@ -5,15 +5,17 @@ Measured in one run, on the same model and settings:
 1. **direct** — ``llama_cpp.Llama.create_completion(stream=True)`` in this process:
    the baseline single-stream decoding speed;
 2. **service** — ``codetutor llm serve`` in its own process, streamed over HTTP
-   (server-sent events), at 1, 4 and 16 concurrent streams (distinct users), once
-   per ``--parallel`` value (sequences served at once).
+   (server-sent events), at 1, 4 and 16 concurrent streams (distinct users), for
+   each engine (``slots``: one llama.cpp context per sequence, ``batched``: all
+   sequences in one context and one ``llama_decode`` per step) and each
+   ``--parallel`` value (sequences served at once).
 
 For each row: aggregate tokens/s (all streams' tokens over the wall time), the
 ratio to the direct single stream, and the median and p95 time to first token.
 
     python bench/llm.py                       # bundled model, CPU
     python bench/llm.py --gpu-layers -1       # every layer on the GPU
-    python bench/llm.py --parallel 1 2 --tokens 64 --json-out results.json
+    python bench/llm.py --engines batched --parallel 1 4 8 --tokens 64 --json-out results.json
 """
 
 from __future__ import annotations
@@ -92,8 +94,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+ENGINES = {
+    "slots": "codetutor.tutor.engine.LlamaCppEngine",
+    "batched": "codetutor.tutor.batched.BatchedLlamaCppEngine",
+}
+
+
 def start_service(
-    model: str, parallel: int, gpu_layers: int
+    model: str, engine: str, parallel: int, gpu_layers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
@@ -113,6 +121,8 @@ def start_service(
             str(gpu_layers),
             "--ctx",
             "2048",
+            "--engine",
+            ENGINES[engine],
             "--Scheduler.max_outstanding_per_user=64",
             "--Scheduler.max_queued=256",
         ],
@@ -179,7 +189,7 @@ async def one_stream(url: str, user: str, tokens: int) -> tuple[float, int]:
     return first, count
 
 
-async def bench_service(url: str, parallel: int, streams: int, tokens: int) -> Row:
+async def bench_service(url: str, label: str, parallel: int, streams: int, tokens: int) -> Row:
     await one_stream(url, "warmup", 8)
     started = time.perf_counter()
     results = await asyncio.gather(*(one_stream(url, f"user-{i}", tokens) for i in range(streams)))
@@ -187,7 +197,7 @@ async def bench_service(url: str, parallel: int, streams: int, tokens: int) -> R
     ttfts = [r[0] for r in results]
     total = sum(r[1] for r in results)
     return Row(
-        f"service parallel={parallel}",
+        f"service {label} x{parallel}",
         parallel,
         streams,
         total,
@@ -211,8 +221,17 @@ def main() -> None:
     parser.add_argument("--model", default="", help="GGUF path (default: the bundled model)")
     parser.add_argument("--tokens", type=int, default=64, help="tokens generated per stream")
     parser.add_argument("--gpu-layers", type=int, default=0, help="-1: every layer on the GPU")
-    parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2], help="sequences at once")
+    parser.add_argument(
+        "--parallel", type=int, nargs="+", default=[1, 4], help="sequences served at once"
+    )
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["slots", "batched"],
+        choices=sorted(ENGINES),
+        help="slots: a llama.cpp context per sequence; batched: one context, one decode per step",
+    )
     parser.add_argument("--json-out", default="", help="also write the rows as JSON here")
     args = parser.parse_args()
     model = args.model or default_model()
@@ -220,26 +239,31 @@ def main() -> None:
 
     rows = [bench_direct(model, args.tokens, args.gpu_layers, threads)]
     baseline = rows[0].tokens_per_s
-    for parallel in args.parallel:
-        process, url = start_service(model, parallel, args.gpu_layers)
-        try:
-            for streams in args.streams:
-                rows.append(asyncio.run(bench_service(url, parallel, streams, args.tokens)))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    for engine in args.engines:
+        for parallel in args.parallel:
+            if engine == "batched" and parallel == 1 and "slots" in args.engines:
+                continue  # the same as slots x1
+            process, url = start_service(model, engine, parallel, args.gpu_layers)
+            try:
+                for streams in args.streams:
+                    rows.append(
+                        asyncio.run(bench_service(url, engine, parallel, streams, args.tokens))
+                    )
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
     for row in rows:
         row.ratio = row.tokens_per_s / baseline if baseline else 0.0
 
     print(
         f"model: {Path(model).name}  tokens/stream: {args.tokens}  gpu layers: {args.gpu_layers}  cpus: {threads}"
     )
-    header = f"{'path':<26}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}{'ttft p50':>10}{'ttft p95':>10}"
+    header = f"{'path':<28}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}{'ttft p50':>10}{'ttft p95':>10}"
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row.path:<26}{row.streams:>8}{row.tokens:>8}{row.tokens_per_s:>9.1f}"
+            f"{row.path:<28}{row.streams:>8}{row.tokens:>8}{row.tokens_per_s:>9.1f}"
             f"{row.ratio:>7.2f}{row.ttft_p50_s:>9.2f}s{row.ttft_p95_s:>9.2f}s"
         )
     print("ratio: aggregate tokens/s over the direct single stream (same run, same model).")
