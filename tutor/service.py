@@ -16,6 +16,7 @@ A client that disconnects cancels its request at once, queued or running.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -337,18 +338,33 @@ class ServiceBase(LoggingConfigurable):
     :meth:`extra_settings`.
     """
 
-    ip = Unicode("127.0.0.1", help="Address to listen on (loopback unless configured).").tag(
-        config=True
-    )
-    port = Integer(8765, help="Port to listen on.").tag(config=True)
+    ip = Unicode(
+        help="Address to listen on. Default: the host of $JUPYTERHUB_SERVICE_URL, else loopback."
+    ).tag(config=True)
+    port = Integer(
+        help="Port to listen on. Default: the port of $JUPYTERHUB_SERVICE_URL, else 8765."
+    ).tag(config=True)
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        from urllib.parse import urlparse
+
+        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
+        return (urlparse(url).hostname or "127.0.0.1") if url else "127.0.0.1"
+
+    @default("port")
+    def _default_port(self) -> int:
+        from urllib.parse import urlparse
+
+        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
+        return (urlparse(url).port or 8765) if url else 8765
+
     base_url = Unicode(
         help="URL prefix of every route. Default: $JUPYTERHUB_SERVICE_PREFIX or '/'."
     ).tag(config=True)
 
     @default("base_url")
     def _default_base_url(self) -> str:
-        import os
-
         return os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
 
     engine_class = Type(
