@@ -55,7 +55,7 @@ from .problem import Problem
 from .publish import Publisher
 from .queue import DatabaseQueue, Queue, RedisQueue
 from .ratelimit import RateLimiter
-from .store import Store
+from .store import Store, is_unavailable
 from .submission import Submission
 from .worker import JudgeBackendMixin, Worker, WorkerPool, load_config
 
@@ -187,7 +187,7 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
             for name, value in error.headers.items():
                 self.set_header(name, value)
             body = {"message": error.message, **error.extra}
-        elif isinstance(error, DBAPIError):
+        elif error is not None and is_unavailable(error):
             self.set_status(503)
             self.set_header("Retry-After", "5")
             body = {"message": "the judge database is unavailable; try again shortly"}
@@ -212,7 +212,7 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
         ]
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, DBAPIError):
+        if isinstance(value, DBAPIError) and is_unavailable(value):
             logging.getLogger("codetutor.judge.service").warning(
                 "database unavailable: %s", type(value.orig).__name__
             )

@@ -33,7 +33,7 @@ import alembic.config
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy import Connection, and_, event, func, or_, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -564,6 +564,13 @@ class Store(LoggingConfigurable):
                     )
                 )
         return True
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is unreachable (wait and retry), not a bug."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def _float_or_none(value: Any) -> float | None:

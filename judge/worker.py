@@ -37,7 +37,7 @@ from .events import configure_logging
 from .models import Submission as SubmissionRow
 from .problem import Problem
 from .queue import DatabaseQueue, Queue, RedisQueue, default_consumer_name
-from .store import Lease, Store
+from .store import Lease, Store, is_unavailable
 from .submission import Submission
 from .verdict import Verdict
 
@@ -224,19 +224,11 @@ class Worker(LoggingConfigurable):
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                if not _is_transient(e) or loop.time() > deadline:
+                if not is_unavailable(e) or loop.time() > deadline:
                     raise
                 self.log.warning("database unavailable (%s); retrying", type(e).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 3.0)
-
-
-def _is_transient(error: BaseException) -> bool:
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    if isinstance(error, OperationalError):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def internal_error(message: str) -> dict[str, Any]:
