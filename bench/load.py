@@ -55,6 +55,8 @@ from judge_service_helpers import (  # noqa: E402
     WRONG,
     Client,
     FakeHub,
+    PostgresServer,
+    RedisServer,
     ServiceProcess,
     database_rows,
     problem_notebook,
@@ -198,8 +200,14 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--db-url", default="", help="default: a SQLite file in a temp dir")
-    parser.add_argument("--redis-url", default="")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql", "postgresql+redis"],
+        default="sqlite",
+        help="embedded SQLite, or throwaway PostgreSQL (and Redis) servers started here",
+    )
+    parser.add_argument("--db-url", default="", help="use this database instead")
+    parser.add_argument("--redis-url", default="", help="use this Redis instead")
     parser.add_argument("--baseline", type=int, default=10, help="judgements in the baseline")
     parser.add_argument("--timeout", type=float, default=900.0, help="per-verdict timeout (s)")
     parser.add_argument("--seed", type=int, default=1)
@@ -213,7 +221,32 @@ def main() -> int:
     print(f"  {lone_mean * 1000:.0f} ms per judgement, {1 / lone_mean:.2f} submissions/s")
 
     workdir = Path(tempfile.mkdtemp(prefix="codetutor-load-"))
-    db_url = args.db_url or f"sqlite:///{workdir / 'judge.sqlite'}"
+    servers: list[PostgresServer | RedisServer] = []
+    db_url, redis_url = args.db_url, args.redis_url
+    if not db_url and args.backend.startswith("postgresql"):
+        postgres = PostgresServer()
+        postgres.start()
+        servers.append(postgres)
+        db_url = postgres.create_database()
+    if not redis_url and args.backend.endswith("+redis"):
+        redis_server = RedisServer()
+        redis_server.start()
+        servers.append(redis_server)
+        redis_url = redis_server.url
+    db_url = db_url or f"sqlite:///{workdir / 'judge.sqlite'}"
+    try:
+        return load(args, workdir, db_url, redis_url, lone_mean)
+    finally:
+        for server in servers:
+            if isinstance(server, PostgresServer):
+                server.destroy()
+            else:
+                server.stop()
+
+
+def load(
+    args: argparse.Namespace, workdir: Path, db_url: str, redis_url: str, lone_mean: float
+) -> int:
     hub = FakeHub()
     hub.start()
     service = ServiceProcess(
@@ -221,7 +254,7 @@ def main() -> int:
         db_url=db_url,
         workdir=workdir,
         workers=args.workers,
-        redis_url=args.redis_url,
+        redis_url=redis_url,
         fast=False,
         config="c.JudgeServiceApp.stream_max_s = 3600\n",
     )
@@ -253,7 +286,7 @@ def main() -> int:
         print(
             f"load: {args.submissions} submissions from {args.students} students, "
             f"{args.workers} workers, {service.db_url.split(':')[0]}"
-            f"{', redis' if args.redis_url else ''}"
+            f"{', redis' if redis_url else ''}"
         )
         started = time.monotonic()
         for thread in threads:
