@@ -12,6 +12,9 @@ Two modes, chosen by :attr:`ServiceAuth.hub`:
   :attr:`ServiceAuth.api_keys` as a bearer token. Binding to a public address without
   API keys is refused at start-up (:meth:`ServiceAuth.check_bind`).
 
+Hub *users* may not call the raw ``/v1`` API (:attr:`ServiceAuth.users_may_call_llm`):
+its replies do not pass the solution guard, which only the tutor's own routes apply.
+
 The caller's identity decides who a request is charged to: a Hub *user* is always
 themself (the ``user`` field of the body cannot impersonate another student); a Hub
 *service* (the Jupyter server extension, the tutor calling the LLM service), an API
@@ -77,6 +80,13 @@ class ServiceAuth(LoggingConfigurable):
     def _default_api_keys(self) -> list[str]:
         keys = os.environ.get("CODETUTOR_LLM_API_KEYS", "")
         return [k for k in keys.split(",") if k]
+
+    users_may_call_llm = Bool(
+        False,
+        help="""Let Hub *users* (students) call the raw OpenAI-compatible API. Off by
+        default: replies from it do not pass the solution guard, so only services
+        (the tutor, the Jupyter server extension) and loopback callers may use it.""",
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -146,6 +146,13 @@ class CompletionHandlerBase(APIHandler):
         scheduler: Scheduler = self.settings["scheduler"]
         return scheduler
 
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.identity.kind == "user" and not self.auth.users_may_call_llm:
+            raise web.HTTPError(
+                403, reason="students use the tutor; the raw LLM API is for services"
+            )
+
     def on_connection_close(self) -> None:
         self._client_gone = True
         if self._job is not None:
