@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -160,3 +162,23 @@ def test_standalone_auth_is_loopback_only() -> None:
     ServiceAuth(hub=False, api_keys=["secret"]).check_bind("0.0.0.0")
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("::ffff:127.0.0.1")
     assert not is_loopback("10.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model", "/nonexistent/model.gguf"],
+        ["--ip", "0.0.0.0", "--engine", "codetutor.tutor.engine.OpenAIEngine"],
+        ["--no-such-option"],
+        ["unexpected"],
+    ],
+)
+def test_serve_bad_input_exits_2(args: list[str]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "codetutor", "llm", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
