@@ -26,7 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from codetutor.judge.service import SCOPE_PUBLISH, SCOPE_READ_ALL, SCOPE_SUBMIT
+# The names the judge service checks (codetutor.judge.service; a test keeps them equal).
+# Not imported from there: that module registers Prometheus metrics whose names clash
+# with Jupyter Server's in one process.
+SCOPE_SUBMIT = "custom:judge:submit"
+SCOPE_READ_ALL = "custom:judge:read-all"
+SCOPE_PUBLISH = "custom:problems:write"
 
 JUDGE_SERVICE = "judge"
 TUTOR_SERVICE = "tutor"

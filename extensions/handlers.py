@@ -1,0 +1,477 @@
+"""The extension's REST and WebSocket handlers, under ``/codetutor/api/``.
+
+Every handler is thin: Jupyter Server authenticates the request (token or
+cookie; cookie-authenticated writes need the XSRF token), the handler validates
+the body, reads or writes the notebook through the server's contents manager,
+makes one call to a Hub service with this server's Hub token, and writes JSON.
+Errors are ``{"message": ...}`` with a 4xx/5xx status (a service's own 4xx
+keeps its status and message; a service that is down is 502).
+
+=============================================  ====================================================
+``GET  problems``                              the judge's problem list ``{"problems": [...]}``
+``POST problems/ID/open``                      write the student notebook to ``path`` (default
+                                               ``ID.ipynb``); 409 if it exists unless
+                                               ``overwrite: true``; 201 ``{"path", "problem"}``
+``POST submissions``                           ``{"path"}``: submit that notebook's content;
+                                               202 with the queued submission
+``GET  submissions``                           own submissions (``problem``, ``user``, ``limit``,
+                                               ``before`` passed on)
+``GET  submissions/ID``                        one submission with its result
+``GET  submissions/ID/events``                 live: the judge's server-sent events
+                                               (``status`` … then ``verdict``)
+``WS   tutor/chat``                            tutor chat; ``ask`` may name a ``path`` to ground it
+``POST review``                                ``{"path", "cell"?}`` or ``{"code", "problem"?}``
+``GET  recommendations``                       the judge's recommendations (501 until it has them)
+``POST publish``                               instructors: ``{"path"}`` publish that problem
+=============================================  ====================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import nbformat
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web, websocket
+
+from codetutor.judge.exceptions import SubmissionError
+from codetutor.judge.submission import Submission
+
+from .client import ServiceClient
+from .exceptions import ExtensionError, ServiceError
+
+API = r"/codetutor/api"
+PROBLEM_ID = r"([a-z0-9][a-z0-9_-]*)"
+SUBMISSION_ID = r"(\d{1,18})"
+
+
+def problem_id_of(nb: dict[str, Any]) -> str | None:
+    """The problem id a notebook says it belongs to (``metadata.codetutor.id``)."""
+    meta = nb.get("metadata", {}).get("codetutor", {})
+    value = meta.get("id") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+class CodeTutorHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of the REST handlers: JSON bodies, JSON errors, the service clients."""
+
+    @property
+    def judge(self) -> ServiceClient:
+        client: ServiceClient = self.settings["codetutor_judge"]
+        return client
+
+    @property
+    def tutor(self) -> ServiceClient:
+        client: ServiceClient = self.settings["codetutor_tutor"]
+        return client
+
+    def json_body(self, *required: str) -> dict[str, Any]:
+        """The body as a JSON object with ``required`` fields, or 400."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as e:
+            raise ExtensionError(400, f"the body is not JSON: {e}") from None
+        if not isinstance(body, dict):
+            raise ExtensionError(400, "the body must be a JSON object")
+        missing = [name for name in required if name not in body]
+        if missing:
+            raise ExtensionError(400, f"missing field(s): {', '.join(missing)}")
+        return body
+
+    def path_field(self, body: dict[str, Any]) -> str:
+        path = body.get("path")
+        if not isinstance(path, str) or not path.strip("/"):
+            raise ExtensionError(400, "'path' must be a notebook's path in your workspace")
+        return path.strip("/")
+
+    async def read_notebook(self, path: str) -> dict[str, Any]:
+        """Coroutine: the notebook at ``path`` (as saved) as a plain dict; 404/400 if not one."""
+        cm = self.contents_manager
+        if not await ensure_async(cm.file_exists(path)):
+            raise ExtensionError(404, f"no notebook at {path}")
+        if not path.endswith(".ipynb"):
+            raise ExtensionError(400, f"{path} is not a notebook (.ipynb)")
+        try:
+            model = await ensure_async(cm.get(path, content=True, type="notebook"))
+        except web.HTTPError as e:
+            raise ExtensionError(e.status_code, e.log_message or f"cannot read {path}") from None
+        return json.loads(json.dumps(model["content"]))
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(data, ensure_ascii=False))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ExtensionError):
+            for name, value in error.headers.items():
+                self.set_header(name, value)
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
+            self.finish(json.dumps({"message": error.message, **error.extra}, ensure_ascii=False))
+            return
+        super().write_error(status_code, **kwargs)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ExtensionError):
+            if e.status >= 500:
+                self.log.warning("Code Tutor: %s", e.log_message)
+            if not self._finished:
+                self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+
+class ProblemsHandler(CodeTutorHandler):
+    """``GET /codetutor/api/problems``: the published problems (the judge's list)."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        status, body = await self.judge.request("GET", "api/problems")
+        self.write_json(body, status)
+
+
+class OpenProblemHandler(CodeTutorHandler):
+    """``POST /codetutor/api/problems/ID/open``: put the problem's notebook in the workspace.
+
+    Body (optional): ``{"path": "where.ipynb", "overwrite": false}``. Never
+    overwrites an existing file unless ``overwrite`` is true: 409 with the
+    ``path`` instead, so the front end can ask.
+    """
+
+    @web.authenticated
+    async def post(self, problem_id: str) -> None:
+        body = self.json_body()
+        path = body.get("path", f"{problem_id}.ipynb")
+        if not isinstance(path, str) or not path.strip("/").endswith(".ipynb"):
+            raise ExtensionError(400, "'path' must end with .ipynb")
+        path = path.strip("/")
+        overwrite = body.get("overwrite", False)
+        if not isinstance(overwrite, bool):
+            raise ExtensionError(400, "'overwrite' must be true or false")
+        cm = self.contents_manager
+        if not overwrite and await ensure_async(cm.file_exists(path)):
+            raise ExtensionError(
+                409,
+                f"{path} already exists; open it, or ask again with overwrite: true",
+                extra={"path": path},
+            )
+        text = await self.judge.request_text(f"api/problems/{problem_id}/notebook")
+        try:
+            nb = nbformat.reads(text, as_version=4)
+        except Exception:
+            raise ServiceError("judge", 502, "the judge sent an unreadable notebook") from None
+        await ensure_async(cm.save({"type": "notebook", "format": "json", "content": nb}, path))
+        self.log.info("Code Tutor: opened problem %s at %s", problem_id, path)
+        self.write_json({"path": path, "problem": problem_id}, 201)
+
+
+class SubmissionsHandler(CodeTutorHandler):
+    """``POST /codetutor/api/submissions`` (submit a notebook) and ``GET`` (list)."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.json_body("path")
+        path = self.path_field(body)
+        nb = await self.read_notebook(path)
+        problem = body.get("problem") or problem_id_of(nb)
+        if not isinstance(problem, str) or not problem:
+            raise ExtensionError(
+                400, f"{path} is not a problem notebook (no metadata.codetutor.id); name 'problem'"
+            )
+        status, answer = await self.judge.request(
+            "POST", "api/submissions", {"problem": problem, "notebook": nb}
+        )
+        self.write_json(answer, status)
+
+    @web.authenticated
+    async def get(self) -> None:
+        query = {
+            name: self.get_query_argument(name, None)
+            for name in ("problem", "user", "limit", "before")
+        }
+        status, body = await self.judge.request("GET", "api/submissions", query=query)
+        self.write_json(body, status)
+
+
+class SubmissionHandler(CodeTutorHandler):
+    """``GET /codetutor/api/submissions/ID``: one submission, with its result when judged."""
+
+    @web.authenticated
+    async def get(self, submission_id: str) -> None:
+        status, body = await self.judge.request("GET", f"api/submissions/{submission_id}")
+        self.write_json(body, status)
+
+
+class SubmissionEventsHandler(CodeTutorHandler):
+    """``GET /codetutor/api/submissions/ID/events``: the judge's live events, passed on.
+
+    Server-sent events: ``event: status`` (queued, running) then one
+    ``event: verdict`` with the judged submission; the stream then ends.
+    """
+
+    @web.authenticated
+    async def get(self, submission_id: str) -> None:
+        started = False
+
+        def forward(chunk: bytes) -> Any:
+            nonlocal started
+            if not started:
+                started = True
+                self.set_header("Content-Type", "text/event-stream; charset=UTF-8")
+                self.set_header("Cache-Control", "no-cache")
+                self.set_header("X-Accel-Buffering", "no")
+            self.write(chunk)
+            return self.flush()
+
+        try:
+            await self.judge.stream(
+                f"api/submissions/{submission_id}/events",
+                forward,
+                self.settings["codetutor_stream_timeout_s"],
+            )
+        except ServiceError:
+            if started:
+                self.log.info("Code Tutor: live stream of %s ended early", submission_id)
+                self.finish()
+                return
+            raise
+        self.finish()
+
+
+class ReviewHandler(CodeTutorHandler):
+    """``POST /codetutor/api/review``: the tutor's structured code review.
+
+    Body: ``{"path", "cell"?}`` (the notebook's student code, or only code cell
+    number ``cell`` counting from 0 among all cells) or ``{"code", "problem"?}``;
+    ``lang`` optional. Answers the tutor's ``{"findings": [...], "model_ok", "lang"}``.
+    """
+
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        problem = body.get("problem")
+        if "path" in body:
+            nb = await self.read_notebook(self.path_field(body))
+            problem = problem or problem_id_of(nb)
+            cell = body.get("cell")
+            if cell is not None:
+                if isinstance(cell, bool) or not isinstance(cell, int):
+                    raise ExtensionError(400, "'cell' must be a cell number")
+                cells = nb.get("cells", [])
+                if not 0 <= cell < len(cells) or cells[cell].get("cell_type") != "code":
+                    raise ExtensionError(400, f"cell {cell} is not a code cell of the notebook")
+                source = cells[cell].get("source", "")
+                code = "".join(source) if isinstance(source, list) else str(source)
+            else:
+                code = student_code(nb)
+        elif isinstance(body.get("code"), str):
+            code = body["code"]
+        else:
+            raise ExtensionError(400, "give 'path' (and optionally 'cell') or 'code'")
+        request: dict[str, Any] = {"code": code}
+        if isinstance(problem, str) and problem:
+            request["problem_id"] = problem
+        if isinstance(body.get("lang"), str):
+            request["lang"] = body["lang"]
+        status, answer = await self.tutor.request("POST", "api/tutor/review", request)
+        self.write_json(answer, status)
+
+
+class RecommendationsHandler(CodeTutorHandler):
+    """``GET /codetutor/api/recommendations``: next problems, from the judge service.
+
+    The judge service's ``api/recommendations`` endpoint answers them; while the
+    running judge has no such endpoint this answers 501 saying so.
+    """
+
+    @web.authenticated
+    async def get(self) -> None:
+        try:
+            status, body = await self.judge.request("GET", "api/recommendations")
+        except ServiceError as e:
+            if e.status == 404 and "no such endpoint" in e.message:
+                raise ExtensionError(
+                    501,
+                    "recommendations are not available: the judge service has no "
+                    "recommendations endpoint (api/recommendations)",
+                    extra={"service": "judge", "endpoint": "api/recommendations"},
+                ) from None
+            raise
+        self.write_json(body, status)
+
+
+class PublishHandler(CodeTutorHandler):
+    """``POST /codetutor/api/publish``: publish the problem notebook at ``path`` (instructors).
+
+    Sends the whole authoring notebook (solution and hidden tests included) to
+    the judge, which validates it; answers the judge's problem (201 new version,
+    200 unchanged) or its 422 ``{"message", "cell", "line"}``; 403 for students.
+    """
+
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.json_body("path")
+        nb = await self.read_notebook(self.path_field(body))
+        status, answer = await self.judge.request("POST", "api/problems", nb)
+        self.write_json(answer, status)
+
+
+def student_code(nb: dict[str, Any]) -> str:
+    """The code the judge would run from ``nb`` (its code cells except tests); 400 if none."""
+    try:
+        return Submission.from_notebook(nb).source
+    except SubmissionError as e:
+        raise ExtensionError(400, e.message) from None
+
+
+class ChatHandler(
+    WebSocketMixin, websocket.WebSocketHandler, ExtensionHandlerMixin, JupyterHandler
+):
+    """``WS /codetutor/api/tutor/chat``: the tutor's streamed chat, through this server.
+
+    The client sends the tutor's messages (``{"type": "ask", "message", ...}`` or
+    ``{"type": "stop"}``); an ``ask`` may name ``path``, a notebook in the
+    workspace: its problem id and student code are filled in, and the verdict
+    of the student's latest judged submission of that problem. Every event of
+    the tutor (``token``, ``replace``, ``done``, ``error``) comes back as it is.
+    """
+
+    upstream: websocket.WebSocketClientConnection | None = None
+    _relay: asyncio.Future[None] | None = None
+
+    @property
+    def tutor(self) -> ServiceClient:
+        client: ServiceClient = self.settings["codetutor_tutor"]
+        return client
+
+    @property
+    def judge(self) -> ServiceClient:
+        client: ServiceClient = self.settings["codetutor_judge"]
+        return client
+
+    def set_default_headers(self) -> None:
+        # JupyterHandler's headers do not apply to a WebSocket upgrade.
+        return
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            self.upstream = await self.tutor.websocket("api/tutor/chat")
+        except ServiceError as e:
+            self.set_status(e.status)
+            self.finish(json.dumps({"message": e.message}))
+            return
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open()
+        self._relay = asyncio.ensure_future(self._relay_upstream())
+
+    async def _relay_upstream(self) -> None:
+        upstream = self.upstream
+        assert upstream is not None
+        while True:
+            message = await upstream.read_message()
+            if message is None:
+                self._send({"type": "error", "message": "the tutor closed the conversation"})
+                self.close()
+                return
+            if self.ws_connection is None or self.ws_connection.is_closing():
+                return
+            await self.write_message(message)
+
+    async def on_message(self, message: str | bytes) -> None:
+        try:
+            body = json.loads(message)
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self._send({"type": "error", "message": "messages must be JSON objects"})
+            return
+        body.pop("user", None)
+        if body.get("type") == "ask" and "path" in body:
+            try:
+                body = await self._grounded(body)
+            except ExtensionError as e:
+                self._send({"type": "error", "message": e.message, "status": e.status})
+                return
+        if self.upstream is not None:
+            await self.upstream.write_message(json.dumps(body, ensure_ascii=False))
+
+    async def _grounded(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the problem, code and last verdict of the notebook at ``path``."""
+        path = body.pop("path")
+        if not isinstance(path, str) or not path.endswith(".ipynb"):
+            raise ExtensionError(400, "'path' must be a notebook's path in your workspace")
+        cm = self.contents_manager
+        path = path.strip("/")
+        if not await ensure_async(cm.file_exists(path)):
+            raise ExtensionError(404, f"no notebook at {path}")
+        model = await ensure_async(cm.get(path, content=True, type="notebook"))
+        nb = json.loads(json.dumps(model["content"]))
+        problem = body.get("problem_id") or problem_id_of(nb)
+        if not problem:
+            raise ExtensionError(
+                400, f"{path} is not a problem notebook (no metadata.codetutor.id)"
+            )
+        body["problem_id"] = problem
+        body.setdefault("code", student_code(nb))
+        if "verdict" not in body:
+            verdict, attempts = await self._last_verdict(problem)
+            if verdict is not None:
+                body["verdict"] = verdict
+                body.setdefault("attempts", attempts)
+        return body
+
+    async def _last_verdict(self, problem: str) -> tuple[dict[str, Any] | None, int]:
+        """The student's latest judged result on ``problem`` and their failed attempts."""
+        try:
+            _, listing = await self.judge.request(
+                "GET", "api/submissions", query={"problem": problem, "limit": "50"}
+            )
+            judged = [s for s in listing.get("submissions", []) if s.get("status") == "judged"]
+            if not judged:
+                return None, 0
+            failed = sum(1 for s in judged if s.get("verdict") != "accepted")
+            _, latest = await self.judge.request("GET", f"api/submissions/{judged[0]['id']}")
+            return latest.get("result"), failed
+        except ServiceError as e:
+            self.log.info("Code Tutor: no verdict for the tutor: %s", e.log_message)
+            return None, 0
+
+    def _send(self, event: dict[str, Any]) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        try:
+            self.write_message(json.dumps(event, ensure_ascii=False))
+        except websocket.WebSocketClosedError:
+            pass
+
+    def on_close(self) -> None:
+        if self._relay is not None:
+            self._relay.cancel()
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+
+
+def handlers() -> list[tuple[str, type[web.RequestHandler]]]:
+    """The extension's routes (Jupyter Server prefixes its base URL)."""
+    return [
+        (rf"{API}/problems", ProblemsHandler),
+        (rf"{API}/problems/{PROBLEM_ID}/open", OpenProblemHandler),
+        (rf"{API}/submissions", SubmissionsHandler),
+        (rf"{API}/submissions/{SUBMISSION_ID}", SubmissionHandler),
+        (rf"{API}/submissions/{SUBMISSION_ID}/events", SubmissionEventsHandler),
+        (rf"{API}/tutor/chat", ChatHandler),
+        (rf"{API}/review", ReviewHandler),
+        (rf"{API}/recommendations", RecommendationsHandler),
+        (rf"{API}/publish", PublishHandler),
+    ]
