@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .models import SubmissionStatus
 from .verdict import Verdict
@@ -37,10 +37,15 @@ class Method(StrEnum):
     POST = "POST"
 
 
+#: The judge's own registry: its http_* names would clash in the default registry with
+#: Jupyter Server's in one process (the Hub's single-user servers, the test suite).
+REGISTRY = CollectorRegistry()
+
 HTTP_REQUESTS = Counter(
     "http_requests_total",
     "HTTP requests answered by the judge service.",
     ["method", "endpoint", "status"],
+    registry=REGISTRY,
 )
 
 HTTP_DURATION = Histogram(
@@ -48,6 +53,7 @@ HTTP_DURATION = Histogram(
     "Time to answer an HTTP request of the judge service.",
     ["method", "endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
 )
 
 CODE_EXECUTION = Histogram(
@@ -55,40 +61,47 @@ CODE_EXECUTION = Histogram(
     "Judge time of one submission (its cases and setup), by verdict.",
     ["verdict"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+    registry=REGISTRY,
 )
 
 ACTIVE_SANDBOXES = Gauge(
     "active_sandboxes",
     "Sandboxes judging right now (submissions held by a worker).",
+    registry=REGISTRY,
 )
 
 SUBMISSIONS = Counter(
     "submissions_total",
     "Submissions judged, by verdict.",
     ["verdict"],
+    registry=REGISTRY,
 )
 
 ACTIVE_USERS = Gauge(
     "active_users",
     "Users who made a request to the judge service in the last few minutes.",
+    registry=REGISTRY,
 )
 
 QUEUE_DEPTH = Gauge(
     "judge_queue_depth",
     "Submissions waiting or being judged, by status.",
     ["status"],
+    registry=REGISTRY,
 )
 
 QUEUE_WAIT = Histogram(
     "judge_queue_wait_seconds",
     "Time from a submission's commit to a worker taking it.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
 )
 
 RATE_LIMITED = Counter(
     "judge_rate_limited_total",
     "Requests refused with 429 by the rate limiter or a full queue, by endpoint.",
     ["endpoint", "reason"],
+    registry=REGISTRY,
 )
 
 

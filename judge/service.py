@@ -584,7 +584,7 @@ class MetricsHandler(JudgeHandler):
 
     async def get(self) -> None:
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest())
+        self.finish(generate_latest(metrics.REGISTRY))
 
 
 class OpenAPIHandler(JudgeHandler):
