@@ -137,7 +137,7 @@ def hammer(session: requests.Session, url: str, count: int) -> tuple[list[int], 
     start = time.monotonic()
     statuses: list[int] = []
     while len(statuses) < count or (statuses.count(429) < 3 and len(statuses) < 200):
-        statuses.append(session.get(url, timeout=10).status_code)
+        statuses.append(session.get(url, timeout=10, allow_redirects=False).status_code)
     return statuses, time.monotonic() - start
 
 
@@ -269,6 +269,14 @@ def test_ai_rate_limit_burst_5(nginx: NginxServer, https: requests.Session) -> N
         assert refused.headers.get("Strict-Transport-Security") == "max-age=31536000"
 
 
+def test_ai_rate_limit_covers_the_server_extensions_routes(
+    nginx: NginxServer, https: requests.Session
+) -> None:
+    # ada has no server running: the Hub answers; the AI zone counts each request
+    statuses, elapsed = hammer(https, nginx.https + "/user/ada/codetutor/api/review", 15)
+    assert_limited(statuses, elapsed, burst=5, per_s=10)
+
+
 def test_ai_routes_get_longer_timeouts(nginx: NginxServer) -> None:
     """What each location's effective proxy timeouts are, includes expanded."""
     text = expand_includes((nginx.root / "conf.d" / "codetutor.conf").read_text(), nginx.root)
@@ -295,7 +303,13 @@ def test_ai_routes_get_longer_timeouts(nginx: NginxServer) -> None:
     def seconds(value: str) -> int:
         return int(value.removesuffix("s"))
 
-    ai = timeouts["~ ^/(services/tutor/|user/[^/]+/codetutor/tutor/)"]
+    ai = timeouts["~ ^/(services/tutor/|user/[^/]+/codetutor/api/(tutor/|review|recommendations))"]
+    chat = timeouts["~ ^/(services/tutor/api/tutor/chat|user/[^/]+/codetutor/api/tutor/chat)$"]
+    events = timeouts[
+        "~ ^/(services/judge/api|user/[^/]+/codetutor/api)/submissions/[0-9]+/events$"
+    ]
+    assert seconds(chat["proxy_read_timeout"]) == 3600
+    assert seconds(events["proxy_read_timeout"]) > 600
     login = timeouts["~ ^/hub/(login|oauth_login|oauth_callback)$"]
     assert seconds(ai["proxy_read_timeout"]) >= 300
     assert seconds(ai["proxy_read_timeout"]) > seconds(login["proxy_read_timeout"])
