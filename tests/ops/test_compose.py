@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from .conftest import DEPLOY, venv_tool
+from .conftest import DEPLOY, MONITORING, venv_tool
 
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
@@ -165,3 +166,42 @@ def test_a_missing_secret_is_refused(tmp_path: Path, missing: str) -> None:
     result = compose(write_env(tmp_path / "partial.env", values), "config", "--quiet")
     assert result.returncode != 0
     assert f"set {missing} in .env" in result.stderr
+
+
+def test_the_pieces_point_at_each_other(config: dict[str, Any]) -> None:
+    """Prometheus, Grafana, Vector and nginx name services and ports the stack has."""
+    services = config["services"]
+    hub_env = services["hub"]["environment"]
+    hub_ports = {
+        hub_env["CODETUTOR_PORT"],
+        hub_env["CODETUTOR_HUB_PORT"],
+        hub_env.get("CODETUTOR_JUDGE_PORT", "10101"),
+        hub_env.get("CODETUTOR_TUTOR_PORT", "10102"),
+    }
+    prometheus = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    for job in prometheus["scrape_configs"]:
+        for target in job["static_configs"][0]["targets"]:
+            host, port = target.rsplit(":", 1)
+            assert host == "localhost" or host in services, (job["job_name"], target)
+            if host == "hub":
+                assert port in hub_ports, (job["job_name"], target)
+    mounts = {v["target"]: v["source"] for v in services["prometheus"]["volumes"]}
+    assert mounts["/etc/prometheus/prometheus.yml"].endswith("monitoring/prometheus.yml")
+    assert mounts["/etc/prometheus/rules"].endswith("monitoring/rules")
+
+    sources = yaml.safe_load(
+        (MONITORING / "grafana" / "provisioning" / "datasources" / "datasources.yml").read_text()
+    )
+    for source in sources["datasources"]:
+        host = source["url"].split("//", 1)[1].split(":", 1)[0]
+        assert host in services, source["url"]
+    vector = yaml.safe_load((MONITORING / "vector" / "vector.yaml").read_text())
+    assert vector["sinks"]["loki"]["endpoint"].split("//", 1)[1].split(":", 1)[0] in services
+    assert any(v["source"] == "/var/run/docker.sock" for v in services["vector"]["volumes"]), (
+        "the shipper reads container logs from the Docker socket"
+    )
+
+    nginx_env = services["nginx"]["environment"]
+    assert nginx_env["CODETUTOR_UPSTREAM"] == f"hub:{hub_env['CODETUTOR_PORT']}"
+    exporter = " ".join(services["nginx-exporter"]["command"])
+    assert f"nginx:{nginx_env['CODETUTOR_STATUS_PORT']}/stub_status" in exporter
