@@ -40,9 +40,11 @@ class PublishApp(CodeTutorBaseApp):
         (path,) = self.positional(1, "PROBLEM.ipynb --out DIR")
         if not self.out_dir:
             raise UsageError("usage: codetutor publish PROBLEM.ipynb --out DIR (--out is required)")
+        if "size" not in self.config.SandboxPool:
+            self.config.SandboxPool.size = 0
         try:
             problem = Problem.load(path)
-            problem = asyncio.run(Publisher(parent=self).publish(problem))
+            problem = asyncio.run(self._publish(problem))
             student, bundle = write_outputs(problem, self.out_dir)
         except ProblemError as e:
             raise UsageError(f"{path}: {e.message}") from None
@@ -53,6 +55,13 @@ class PublishApp(CodeTutorBaseApp):
         print(f"published {problem.meta.id}: {len(problem.cases)} cases")
         print(f"  student notebook: {student}")
         print(f"  judge bundle:     {bundle}")
+
+    async def _publish(self, problem: Problem) -> Problem:
+        publisher = Publisher(parent=self)
+        try:
+            return await publisher.publish(problem)
+        finally:
+            await publisher.close()
 
 
 class JudgeApp(CodeTutorBaseApp):
@@ -102,6 +111,9 @@ class JudgeApp(CodeTutorBaseApp):
         self.report(result)
 
     async def _judge(self, problem: Problem, submission: Submission) -> JudgeResult:
+        if "size" not in self.config.SandboxPool:
+            # One command judges one submission: start sandboxes on demand, keep none waiting.
+            self.config.SandboxPool.size = 0
         judge = Judge(parent=self)
         try:
             if not problem.is_published:

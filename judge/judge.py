@@ -23,7 +23,7 @@ import time
 import warnings
 from typing import Any
 
-from traitlets import Float, Instance, Integer, default
+from traitlets import Float, Instance, Integer, Type, default
 from traitlets.config import LoggingConfigurable
 
 from .exceptions import JudgeException, ProblemError
@@ -69,11 +69,18 @@ class Judge(LoggingConfigurable):
         help="After a case kills its sandbox, remaining cases run in a fresh one, at most this many times.",
     ).tag(config=True)
 
+    provider_class = Type(
+        default_value="codetutor.judge.pool.SandboxPool",
+        klass=SandboxProvider,
+        help="Where sandboxes come from: a pool of ready ones (default) or SandboxProvider (one fresh per request).",
+    ).tag(config=True)
+
     provider = Instance(SandboxProvider)
 
     @default("provider")
     def _provider_default(self) -> SandboxProvider:
-        return SandboxProvider(parent=self)
+        provider: SandboxProvider = self.provider_class(parent=self)  # type: ignore[operator]
+        return provider
 
     async def close(self) -> None:
         await self.provider.close()

@@ -274,6 +274,8 @@ class Problem:
     #: ``sorted`` cannot change what a test computes)
     solution_names: list[str]
     sha256: str
+    #: True once expected values were computed (by publishing) or loaded from a bundle
+    published: bool = False
 
     # -- loading ----------------------------------------------------------
 
@@ -384,6 +386,7 @@ class Problem:
                 raise ProblemError("bundle expected values do not match its cases")
             for case, value in zip(problem.cases, expected, strict=True):
                 case.expected = value
+            problem.published = True
         except (KeyError, TypeError) as e:
             raise ProblemError(f"malformed bundle: missing {e}") from None
         return problem
@@ -392,10 +395,8 @@ class Problem:
 
     @property
     def is_published(self) -> bool:
-        """True when every value and stdio case has its expected value."""
-        return all(
-            c.expected is not None for c in self.cases if c.kind in (CaseKind.VALUE, CaseKind.STDIO)
-        )
+        """True when the expected values are known (``None`` is a valid expected value)."""
+        return self.published
 
     def statement(self, lang: str = "en") -> str:
         """The statement markdown (bilingual statements are one text)."""

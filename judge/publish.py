@@ -46,7 +46,15 @@ class Publisher(LoggingConfigurable):
 
     @default("judge")
     def _judge_default(self) -> Judge:
+        self._owns_judge = True
         return Judge(parent=self)
+
+    _owns_judge = False
+
+    async def close(self) -> None:
+        """Release the judge's sandboxes if this publisher made the judge. Coroutine."""
+        if self._owns_judge:
+            await self.judge.close()
 
     async def publish(self, problem: Problem) -> Problem:
         """Compute and check expected values; return the published problem. Coroutine.
@@ -84,6 +92,7 @@ class Publisher(LoggingConfigurable):
                     "the reference solution did not finish", cell=case.cell, line=case.line
                 )
             case.expected = self.expected_value(case, end)
+        problem.published = True
         return problem
 
     def reference_submission(self, problem: Problem) -> Submission:

@@ -288,7 +288,7 @@ class SandboxProvider(LoggingConfigurable):
         prov = BubblewrapProvisioner(parent=self)
         count = reap_stale_sandboxes(prov.runtime_dir, prov.cgroup_root)
         if count:
-            self.log.warning("removed %d sandboxes left behind by a judge that died", count)
+            self.log.info("removed %d sandboxes left behind by a judge that died", count)
 
     async def acquire(self, memory_limit_mb: int, output_limit_bytes: int) -> Sandbox:
         """A ready sandbox with these limits. Coroutine; raises :class:`SandboxError`."""

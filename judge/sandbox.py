@@ -618,7 +618,9 @@ class ZygoteProvisioner(BubblewrapProvisioner):
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         if os.geteuid() != 0:
-            raise SandboxError("the judge could not start a sandbox", log_message="the zygote sandbox needs root")
+            raise SandboxError(
+                "the judge could not start a sandbox", log_message="the zygote sandbox needs root"
+            )
         return await super().pre_launch(**kwargs)
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
@@ -648,8 +650,10 @@ class ZygoteProvisioner(BubblewrapProvisioner):
         client = ZygoteClient.for_loop(kernel_cmd[0], list(self.preload))
         try:
             pid = await client.spawn(request)
-        except (OSError, asyncio.TimeoutError) as e:
-            raise SandboxError("the judge could not start a sandbox", log_message=f"zygote spawn failed: {e}") from e
+        except (TimeoutError, OSError) as e:
+            raise SandboxError(
+                "the judge could not start a sandbox", log_message=f"zygote spawn failed: {e}"
+            ) from e
         self.process = ForkedKernelProcess(pid, client.exit_future(pid), client)  # type: ignore[assignment]
         self.pid = pid
         self.pgid = None
@@ -675,6 +679,7 @@ class JudgeKernelSpecManager(KernelSpecManager):
     @default("provisioner_name")
     def _provisioner_name_default(self) -> str:
         return "codetutor-zygote" if os.geteuid() == 0 else "codetutor-bubblewrap"
+
     python = Unicode(help="Python interpreter of judge kernels (must have ipykernel).").tag(
         config=True
     )

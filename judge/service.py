@@ -65,6 +65,8 @@ SCOPE_PUBLISH = "custom:problems:write"
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 NOTEBOOK_TYPE = "application/x-ipynb+json"
+#: ids and versions are 32-bit integers in the database
+MAX_INT32 = 2**31 - 1
 
 
 class APIError(web.HTTPError):
@@ -234,17 +236,26 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
         if len(self.request.body) > max_bytes:
             raise APIError(413, f"{what} is too large (more than {max_bytes // 1024} KiB)")
         try:
-            return json.loads(self.request.body)
+            data = json.loads(self.request.body)
         except ValueError as e:
             raise APIError(400, f"malformed JSON: {e}") from None
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise APIError(400, "malformed JSON: a string holds an unpaired surrogate") from None
+        return data
 
     async def find_problem(self, slug: str, version: Any = None) -> ProblemRow:
         wanted: int | None = None
         if version is not None:
             try:
+                if isinstance(version, bool) or not isinstance(version, (int, str)):
+                    raise ValueError(version)
                 wanted = int(version)
-            except (TypeError, ValueError):
+            except ValueError:
                 raise APIError(400, "version must be a whole number") from None
+            if not 1 <= wanted <= MAX_INT32:
+                raise APIError(400, f"version must be a whole number from 1 to {MAX_INT32}")
         problem = await self.store.get_problem(slug, wanted)
         if problem is None:
             which = f" version {wanted}" if wanted is not None else ""
@@ -402,6 +413,8 @@ class SubmissionsHandler(JudgeHandler):
             raise APIError(400, "limit and before must be whole numbers") from None
         if not 1 <= limit <= 500:
             raise APIError(400, "limit must be between 1 and 500")
+        if before_id is not None and not 0 <= before_id <= MAX_INT32:
+            raise APIError(400, f"before must be a submission id from 0 to {MAX_INT32}")
         user = await self.store.ensure_user(name)
         problem_ids: list[int] | None = None
         slug = self.get_query_argument("problem", None)
@@ -745,8 +758,8 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
             web.url(route(r"api/problems/([a-z0-9][a-z0-9_-]*)"), ProblemHandler, name="problem"),
             web.url(route(r"api/problems/([a-z0-9][a-z0-9_-]*)/notebook"), ProblemNotebookHandler),
             web.url(route("api/submissions"), SubmissionsHandler),
-            web.url(route(r"api/submissions/(\d{1,18})"), SubmissionHandler, name="submission"),
-            web.url(route(r"api/submissions/(\d{1,18})/events"), SubmissionEventsHandler),
+            web.url(route(r"api/submissions/(\d{1,9})"), SubmissionHandler, name="submission"),
+            web.url(route(r"api/submissions/(\d{1,9})/events"), SubmissionEventsHandler),
             web.url(route("api/openapi.yaml"), OpenAPIHandler),
             web.url(route("health"), HealthHandler),
             web.url(route("metrics"), MetricsHandler),

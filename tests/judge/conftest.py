@@ -32,6 +32,7 @@ def judge_config() -> Config:
     c.BubblewrapProvisioner.first_uid = FIRST_UID
     c.BubblewrapProvisioner.uid_count = len(SANDBOX_UIDS)
     c.BubblewrapProvisioner.runtime_dir = RUNTIME_DIR
+    c.SandboxPool.size = 2
     return c
 
 
@@ -47,8 +48,13 @@ async def published(path: Path) -> Problem:
     """The problem at ``path``, published once per test session."""
     key = str(path)
     if key not in _published:
-        problem = Problem.load(path)
-        _published[key] = await Publisher().publish(problem)
+        config = judge_config()
+        config.SandboxPool.size = 0
+        publisher = Publisher(config=config)
+        try:
+            _published[key] = await publisher.publish(Problem.load(path))
+        finally:
+            await publisher.close()
     return _published[key]
 
 

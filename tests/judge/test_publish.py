@@ -140,3 +140,19 @@ async def test_notebook_submission_skips_its_own_tests_and_supports_magics(judge
     nb.cells.append(new_raw_cell("not code"))
     result = await judge.judge(problem, Submission.from_notebook(nb))
     assert result.verdict.value == "accepted", result.to_dict()
+
+
+def test_none_is_a_valid_expected_value(tmp_path: Path) -> None:
+    nb = make({"id": "nothing", "title": "Nothing", "time_limit_s": 0.5})
+    nb.cells[1] = tagged(new_code_cell("def f(x):\n    return None"), "solution")
+    out = tmp_path / "out"
+    assert run_cli("publish", str(write(tmp_path, nb)), "--out", str(out)).returncode == 0
+    for code, verdict in (
+        ("def f(x):\n    pass", "accepted"),
+        ("def f(x):\n    return 0", "wrong_answer"),
+    ):
+        submission = tmp_path / "answer.py"
+        submission.write_text(code)
+        proc = run_cli("judge", str(out / "nothing.bundle"), str(submission), "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["verdict"] == verdict

@@ -299,6 +299,32 @@ def test_every_submission_was_judged_exactly_once(world: World) -> None:
         time.sleep(0.3)
     assert subs and all(s["status"] == "judged" for s in subs)
     assert all(cases.get(s["id"]) == 4 for s in subs), cases
+    # the service counted each verdict once, whichever worker process stored it
+    text = requests.get(world.service.url("metrics"), timeout=10).text
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("submissions_total{")
+    )
+    assert counted == len(subs)
+    waits = next(
+        line for line in text.splitlines() if line.startswith("judge_queue_wait_seconds_count")
+    )
+    assert float(waits.rsplit(" ", 1)[1]) >= len(subs)
+
+
+def test_logs_are_json_with_submission_and_user(world: World) -> None:
+    r = world.alice.post("api/submissions", json={"problem": "add", "code": ACCEPTED})
+    sid = r.json()["id"]
+    world.alice.wait_judged(sid)
+    records = [
+        json.loads(line) for line in world.service.log().splitlines() if line.startswith("{")
+    ]
+    about = [rec for rec in records if rec.get("submission_id") == sid]
+    loggers = {rec["logger"] for rec in about}
+    assert {"codetutor.judge.service", "codetutor.judge.worker"} <= loggers
+    assert all(rec["user"] == "alice" for rec in about)
+    assert all({"timestamp", "level", "event"} <= set(rec) for rec in about)
 
 
 def test_a_full_queue_answers_429(hub: FakeHub, tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ schema = schemathesis.openapi.from_path(judge_service.OPENAPI)
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=80,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )

@@ -1,0 +1,160 @@
+"""A pool of ready sandboxes, so a submission never waits for a kernel to start.
+
+Each pooled sandbox holds a kernel that has finished starting and has the
+harness installed, but has run no student code. A submission takes one, runs,
+and the sandbox is destroyed: sandboxes are never reused, so no state leaks
+between submissions. The pool refills in the background, a bounded number of
+starts at a time so that refilling never starves judging of CPU, and survives
+sandboxes that die while they wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from traitlets import Integer, default
+
+from .exceptions import SandboxError
+from .runner import SandboxProvider
+from .sandbox import Sandbox
+
+
+class SandboxPool(SandboxProvider):
+    """A :class:`SandboxProvider` that keeps ``size`` sandboxes ready."""
+
+    size = Integer(help="How many ready sandboxes to keep. 0 starts one per request.").tag(
+        config=True
+    )
+
+    @default("size")
+    def _size_default(self) -> int:
+        return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+    max_concurrent_starts = Integer(
+        help="How many sandboxes may be starting at once (starting one costs about 0.1-0.3 s of CPU)."
+    ).tag(config=True)
+
+    @default("max_concurrent_starts")
+    def _max_starts_default(self) -> int:
+        return max(1, (os.cpu_count() or 1) // 2)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ready: list[Sandbox] = []
+        self._waiters: list[asyncio.Future[Sandbox]] = []
+        self._starting = 0
+        self._background: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._last_error: SandboxError | None = None
+        self._failures = 0
+
+    @property
+    def ready_count(self) -> int:
+        return len(self._ready)
+
+    async def acquire(self, memory_limit_mb: int, output_limit_bytes: int) -> Sandbox:
+        """A ready sandbox with these limits; waits for one if none is ready. Coroutine."""
+        if self._closed:
+            raise SandboxError("the sandbox pool is closed")
+        if not self._reaped:
+            await asyncio.get_running_loop().run_in_executor(None, self.reap)
+        if self.size <= 0:
+            return await super().acquire(memory_limit_mb, output_limit_bytes)
+        while True:
+            sandbox = self._take_ready()
+            if sandbox is None:
+                future: asyncio.Future[Sandbox] = asyncio.get_running_loop().create_future()
+                self._waiters.append(future)
+                self._refill()
+                try:
+                    sandbox = await future
+                finally:
+                    if future in self._waiters:
+                        self._waiters.remove(future)
+            self._refill()
+            if not sandbox.is_alive():
+                self._spawn(sandbox.destroy())
+                continue
+            try:
+                sandbox.provisioner.set_memory_limit(memory_limit_mb)
+                sandbox.provisioner.output_limit_bytes = output_limit_bytes
+            except Exception:
+                self._spawn(sandbox.destroy())
+                continue
+            return sandbox
+
+    async def release(self, sandbox: Sandbox) -> None:
+        """Destroy a used sandbox in the background (never reused). Coroutine."""
+        self._spawn(sandbox.destroy())
+
+    async def prefill(self) -> None:
+        """Start the pool and wait until it is full (for services at start-up). Coroutine."""
+        self._refill()
+        while len(self._ready) < self.size and not self._closed:
+            if self._last_error is not None and not self._starting:
+                raise self._last_error
+            await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        """Destroy every sandbox the pool holds and wait for pending work. Coroutine."""
+        self._closed = True
+        for future in self._waiters:
+            if not future.done():
+                future.set_exception(SandboxError("the sandbox pool is closed"))
+        ready, self._ready = self._ready, []
+        for sandbox in ready:
+            self._spawn(sandbox.destroy())
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    # -- internals ----------------------------------------------------------
+
+    def _take_ready(self) -> Sandbox | None:
+        return self._ready.pop(0) if self._ready else None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _refill(self) -> None:
+        if self._closed:
+            return
+        wanted = self.size + len(self._waiters)
+        while (
+            self._starting < self.max_concurrent_starts
+            and len(self._ready) + self._starting < wanted
+        ):
+            self._starting += 1
+            self._spawn(self._start_one())
+
+    async def _start_one(self) -> None:
+        try:
+            sandbox = await SandboxProvider.acquire(self, 256, 1 << 20)
+        except SandboxError as e:
+            self._last_error = e
+            self._starting -= 1
+            # Give the waiters the error instead of letting them wait forever.
+            for future in self._waiters:
+                if not future.done():
+                    future.set_exception(e)
+                    break
+            self._failures += 1
+            await asyncio.sleep(min(30.0, 0.25 * 2**self._failures))
+            self._refill()
+            return
+        self._last_error = None
+        self._failures = 0
+        self._starting -= 1
+        if self._closed:
+            await sandbox.destroy()
+            return
+        for future in self._waiters:
+            if not future.done():
+                future.set_result(sandbox)
+                break
+        else:
+            self._ready.append(sandbox)
+        self._refill()
