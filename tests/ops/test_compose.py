@@ -136,6 +136,14 @@ def test_hub_spawns_with_docker_and_waits_for_state(config: dict[str, Any]) -> N
     assert hub["depends_on"]["db"]["condition"] == "service_healthy"
     assert hub["depends_on"]["redis"]["condition"] == "service_healthy"
     assert config["services"]["nginx"]["depends_on"]["hub"]["condition"] == "service_healthy"
+    # only the Hub (which spawns user containers) and the log shipper (read-only)
+    # see the Docker socket; never what runs students' code
+    with_socket = {
+        name
+        for name, service in config["services"].items()
+        if any(v.get("source") == "/var/run/docker.sock" for v in service.get("volumes", []))
+    }
+    assert with_socket == {"hub", "vector"}
 
 
 def test_secrets_only_come_from_the_env_file(config: dict[str, Any]) -> None:
