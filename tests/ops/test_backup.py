@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -343,4 +342,15 @@ def test_scripts_are_strict_and_documented(script: str) -> None:
     result = run_script(script, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: {script}")
-    assert shutil.which("bash")
+
+
+def test_shellcheck() -> None:
+    scripts = sorted(SCRIPTS.glob("*.sh"))
+    result = subprocess.run(
+        [require_tool("shellcheck"), "-x", *map(str, scripts)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=SCRIPTS,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
