@@ -71,7 +71,7 @@ schema = schemathesis.openapi.from_path(judge_service.OPENAPI)
 
 @schema.parametrize()
 @settings(
-    max_examples=80,
+    max_examples=40,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
