@@ -28,6 +28,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from codetutor.judge.judge import Judge
+from codetutor.judge.pool import SandboxPool
 from codetutor.judge.problem import TEST_TAGS, Problem
 from codetutor.judge.publish import Publisher
 from codetutor.judge.submission import Submission
@@ -52,7 +53,13 @@ def load_batch(examples: Path) -> list[tuple[str, Path, Path]]:
     items = []
     for key in BATCH:
         problem, name = key.split("/")
-        items.append((key, examples / problem / "problem.ipynb", examples / problem / "submissions" / f"{name}.ipynb"))
+        items.append(
+            (
+                key,
+                examples / problem / "problem.ipynb",
+                examples / problem / "submissions" / f"{name}.ipynb",
+            )
+        )
     return items
 
 
@@ -66,7 +73,11 @@ def baseline_notebook(problem_path: Path, submission_path: Path) -> nbformat.Not
         if tags & set(TEST_TAGS) and cell.cell_type == "code":
             cells.append(nbformat.v4.new_code_cell(cell.source))
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -75,13 +86,24 @@ async def baseline_one(nb: nbformat.NotebookNode) -> None:
     await client.async_execute()
 
 
+async def publish_one(path: Path) -> Problem:
+    publisher = Publisher()
+    publisher.judge.provider.size = 0
+    try:
+        return await publisher.publish(Problem.load(path))
+    finally:
+        await publisher.close()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
 
 
-async def measure(jobs: list[Callable[[], Awaitable[object]]], concurrency: int) -> tuple[list[float], float]:
+async def measure(
+    jobs: list[Callable[[], Awaitable[object]]], concurrency: int
+) -> tuple[list[float], float]:
     latencies: list[float] = []
     queue = list(jobs)
     started = time.perf_counter()
@@ -108,9 +130,13 @@ def row(name: str, latencies: list[float], wall: float) -> dict[str, float | str
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3, help="times the batch is judged per path")
-    parser.add_argument("--concurrency", default="1", help="comma-separated concurrency levels for the judge")
+    parser.add_argument(
+        "--concurrency", default="1", help="comma-separated concurrency levels for the judge"
+    )
     parser.add_argument("--examples", type=Path, default=EXAMPLES)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args()
@@ -118,14 +144,9 @@ async def main() -> None:
 
     items = load_batch(args.examples)
     problems: dict[Path, Problem] = {}
-    publisher = Publisher()
-    publisher.judge.provider.size = 0
-    try:
-        for _, problem_path, _ in items:
-            if problem_path not in problems:
-                problems[problem_path] = await publisher.publish(Problem.load(problem_path))
-    finally:
-        await publisher.close()
+    for _, problem_path, _ in items:
+        if problem_path not in problems:
+            problems[problem_path] = await publish_one(problem_path)
 
     rows = []
     # Baseline: fresh unsandboxed kernel per submission, sequential.
@@ -140,6 +161,29 @@ async def main() -> None:
 
     judge = Judge()
     try:
+        pool = judge.provider
+        if isinstance(pool, SandboxPool):
+            await pool.prefill()
+        # Time to verdict of a trivial accepted submission with a warm pool: each
+        # submission is made once the pool has refilled (students rarely submit in lockstep).
+        trivial_problem = await publish_one(ROOT / "tests" / "files" / "probe.ipynb")
+        trivial = Submission.from_source("def probe():\n    return 'ok'")
+        latencies = []
+        started = time.perf_counter()
+        for _ in range(args.rounds * 8):
+            if isinstance(pool, SandboxPool):
+                await pool.prefill()
+            t0 = time.perf_counter()
+            result = await judge.judge(trivial_problem, trivial)
+            latencies.append(time.perf_counter() - t0)
+            assert result.verdict.value == "accepted", result.to_dict()
+        rows.append(
+            row(
+                "codetutor judge, trivial, warm pool (c=1)",
+                latencies,
+                time.perf_counter() - started,
+            )
+        )
         for level in levels:
             jobs: list[Callable[[], Awaitable[object]]] = []
             for _ in range(args.rounds):
@@ -148,14 +192,16 @@ async def main() -> None:
                     submission = Submission.from_path(submission_path)
                     jobs.append(lambda p=problem, s=submission: judge.judge(p, s))
             latencies, wall = await measure(jobs, level)
-            rows.append(row(f"codetutor judge (c={level})", latencies, wall))
+            rows.append(row(f"codetutor judge, example batch (c={level})", latencies, wall))
     finally:
         await judge.close()
 
-    print(f"{'path':44} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'subs/s':>8} {'p50 vs base':>12} {'subs/s vs base':>15}")
+    print(
+        f"{'path':46} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'subs/s':>8} {'p50 vs base':>12} {'subs/s vs base':>15}"
+    )
     for r in rows:
         print(
-            f"{r['path']:44} {r['n']:>4} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['per_s']:>8.2f} "
+            f"{r['path']:46} {r['n']:>4} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['per_s']:>8.2f} "
             f"{float(baseline['p50_ms']) / float(r['p50_ms']):>11.2f}x {float(r['per_s']) / float(baseline['per_s']):>14.2f}x"
         )
     if args.json:

@@ -38,7 +38,8 @@ class SandboxPool(SandboxProvider):
 
     @default("max_concurrent_starts")
     def _max_starts_default(self) -> int:
-        return max(1, (os.cpu_count() or 1) // 2)
+        # A start is mostly waiting (about 0.08 s of CPU in 0.2 s with the zygote).
+        return 2 * (os.cpu_count() or 1)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -49,6 +50,7 @@ class SandboxPool(SandboxProvider):
         self._closed = False
         self._last_error: SandboxError | None = None
         self._failures = 0
+        self._changed = asyncio.Event()
 
     @property
     def ready_count(self) -> int:
@@ -90,12 +92,16 @@ class SandboxPool(SandboxProvider):
         self._spawn(sandbox.destroy())
 
     async def prefill(self) -> None:
-        """Start the pool and wait until it is full (for services at start-up). Coroutine."""
+        """Start the pool and wait until it is full (for services at start-up). Coroutine.
+
+        Raises the start error if sandboxes cannot be started at all.
+        """
         self._refill()
         while len(self._ready) < self.size and not self._closed:
             if self._last_error is not None and not self._starting:
                 raise self._last_error
-            await asyncio.sleep(0.01)
+            self._changed.clear()
+            await self._changed.wait()
 
     async def close(self) -> None:
         """Destroy every sandbox the pool holds and wait for pending work. Coroutine."""
@@ -136,6 +142,7 @@ class SandboxPool(SandboxProvider):
         except SandboxError as e:
             self._last_error = e
             self._starting -= 1
+            self._changed.set()
             # Give the waiters the error instead of letting them wait forever.
             for future in self._waiters:
                 if not future.done():
@@ -157,4 +164,5 @@ class SandboxPool(SandboxProvider):
                 break
         else:
             self._ready.append(sandbox)
+        self._changed.set()
         self._refill()
