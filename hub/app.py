@@ -291,6 +291,7 @@ class UpApp(CodeTutorBaseApp):
         if not Path(self.hub_config).is_file():
             raise UsageError(f"JupyterHub config not found: {self.hub_config}")
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((self.ip, self.port))
             except OSError as e:

@@ -28,19 +28,29 @@ def free_port() -> int:
 class Up:
     """One ``codetutor up`` process on a free port with its own data dir."""
 
-    def __init__(self, data_dir: Path, *, demo: bool = False, admin_token: str = "") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        demo: bool = False,
+        admin_token: str = "",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_token = admin_token or os.urandom(16).hex()
         self.demo = demo
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir.parent / f"up-{self.port}.log"
+        self.log_path = data_dir.parent / "up.log"
         self.descendants: dict[int, psutil.Process] = {}
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"token {self.admin_token}"
 
     def start(self, timeout_s: float = 240.0) -> None:
+        """Start ``up``; return once it printed how to log in (it is ready then)."""
+        self.log_offset = len(self.log())
         env = dict(os.environ, CODETUTOR_ADMIN_TOKEN=self.admin_token, PYTHONUNBUFFERED="1")
         argv = [
             sys.executable,
@@ -51,11 +61,12 @@ class Up:
             f"--data-dir={self.data_dir}",
             "--workers=1",
             *(["--demo"] if self.demo else []),
+            *self.extra_args,
         ]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log, cwd=REPO)
         deadline = time.monotonic() + timeout_s
-        while "Code Tutor is running at" not in self.log():
+        while "Code Tutor is running at" not in self.log()[self.log_offset :]:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"codetutor up exited:\n{self.log()[-4000:]}")
             if time.monotonic() > deadline:
@@ -66,8 +77,9 @@ class Up:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def admin_password(self) -> str:
-        found = re.search(r"Log in as 'admin' with password '([^']+)'", self.log())
+    def password(self, name: str = "admin") -> str:
+        """The password ``up`` printed for account ``name``."""
+        found = re.search(rf"as '{name}' with password '([^']+)'", self.log())
         assert found is not None, self.log()[-2000:]
         return found.group(1)
 
