@@ -206,6 +206,25 @@ def encode(value):
             raise ValueError("value contains itself")
         active.add(key)
         try:
+            if t is list:
+                # Fast path: a list of small ints, strings, bools, None and finite floats is its own encoding.
+                flat = True
+                for x in v:
+                    tx = _type(x)
+                    if not (
+                        tx is _str
+                        or tx is _bool
+                        or x is None
+                        or (tx is int and -(1 << 53) < x < (1 << 53))
+                        or (tx is float and _isfinite(x))
+                    ):
+                        flat = False
+                        break
+                if flat:
+                    budget[0] -= _len(v)
+                    if budget[0] < 0:
+                        raise ValueError("value too large")
+                    return list(v)
             if _isinstance(v, list):
                 return [enc(x, depth + 1) for x in list.__iter__(v)]
             if _isinstance(v, tuple):
@@ -397,12 +416,12 @@ def _run_function(spec, token, limit, cells):
                 kind = case["kind"]
                 if kind == "value":
                     value = _eval(_compile(case["expr"], "<test>", "eval"), test_ns)
-                    result["value"] = encode(value)
+                    result["value"] = _dumps(encode(value))
                 elif kind == "assert_equal":
                     left = _eval(_compile(case["expr"], "<test>", "eval"), test_ns)
                     right = _eval(_compile(case["other"], "<test>", "eval"), test_ns)
-                    result["value"] = encode(left)
-                    result["other"] = encode(right)
+                    result["value"] = _dumps(encode(left))
+                    result["other"] = _dumps(encode(right))
                 else:
                     test = _eval(_compile(case["expr"], "<test>", "eval"), test_ns)
                     if not _bool(test):

@@ -29,6 +29,7 @@ as attempts.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import math
@@ -604,6 +605,30 @@ class Recommender(LoggingConfigurable):
         return chosen
 
 
+def recommendations_view(
+    insight: Insight,
+    recommender: Recommender,
+    user: str,
+    limit: int = 5,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """What the recommendations API answers for ``user``, JSON-able.
+
+    ``rating`` (Elo scale, 1500 average), ``solved`` (slugs), ``mastery`` (every
+    tag, weakest tried tag first) and ``recommendations`` (:meth:`Recommendation.to_dict`,
+    best first). A user without history gets problems for beginners.
+    """
+    picks = recommender.recommend(insight, user, limit=limit, now=now)
+    return {
+        "user": user,
+        "rating": elo(insight.model.ability[user] if user in insight.model.ability else 0.0),
+        "solved": sorted(insight.solved(user)),
+        "mastery": insight.mastery(user),
+        "recommendations": [r.to_dict() for r in picks],
+    }
+
+
 # -- class overview and gradebook ---------------------------------------------------
 
 
@@ -823,6 +848,8 @@ class InsightCache:
         """Coroutine: the :class:`Insight` of the history as it is now."""
         signature = await history_signature(self.store)
         if self._insight is None or signature != self._signature:
-            self._insight = Insight(await load_history(self.store))
+            history = await load_history(self.store)
+            # replaying a long history takes a while: keep the event loop answering
+            self._insight = await asyncio.to_thread(Insight, history)
             self._signature = signature
         return self._insight

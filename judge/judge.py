@@ -30,7 +30,7 @@ from .exceptions import JudgeException, ProblemError
 from .problem import Case, CaseKind, Mode, Problem, Visibility
 from .runner import Abort, RunLimits, RunOutcome, SandboxProvider
 from .submission import Submission
-from .values import DecodeError, decode, describe, normalize_stdout, values_equal
+from .values import DecodeError, decode_json, describe, normalize_stdout, values_equal
 from .verdict import CaseResult, CaseStatus, JudgeResult, StudentError, Verdict, overall
 
 _ABORT_STATUS = {
@@ -317,12 +317,12 @@ class Judge(LoggingConfigurable):
         tolerance = problem.meta.float_tolerance
         try:
             if case.kind is CaseKind.VALUE:
-                expected, actual = decode(case.expected), decode(end.get("value"))
+                expected, actual = case.decoded_expected(), decode_json(str(end.get("value")))
                 result.expected, result.actual = describe(expected), describe(actual)
                 if not values_equal(expected, actual, tolerance):
                     result.status = CaseStatus.FAILED
             elif case.kind is CaseKind.ASSERT_EQUAL:
-                left, right = decode(end.get("value")), decode(end.get("other"))
+                left, right = decode_json(str(end.get("value"))), decode_json(str(end.get("other")))
                 result.expected, result.actual = describe(right), describe(left)
                 if not values_equal(right, left, tolerance):
                     result.status = CaseStatus.FAILED

@@ -29,6 +29,9 @@ class Endpoint(StrEnum):
     METRICS = "metrics"
     OAUTH_CALLBACK = "oauth_callback"
     OPENAPI = "openapi"
+    RECOMMENDATIONS = "recommendations"
+    GRADEBOOK = "gradebook"
+    CLASS_INSIGHT = "class_insight"
     OTHER = "other"
 
 

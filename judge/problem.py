@@ -248,6 +248,16 @@ class Case:
             expected=d.get("expected"),
         )
 
+    def decoded_expected(self) -> Any:
+        """The expected value as Python data (decoded once, then cached)."""
+        cache = self.__dict__.get("_decoded")
+        if cache is None or cache[0] is not self.expected:
+            from .values import decode
+
+            cache = (self.expected, decode(self.expected))
+            self.__dict__["_decoded"] = cache
+        return cache[1]
+
     def kernel_spec(self) -> dict[str, Any]:
         """What the sandboxed harness needs to run this case: never the expected value."""
         return {

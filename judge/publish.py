@@ -29,7 +29,7 @@ from .judge import Judge
 from .problem import TEST_TAGS, Case, CaseKind, Problem
 from .runner import Abort
 from .submission import Submission
-from .values import DecodeError, decode, describe, is_plain, values_equal
+from .values import DecodeError, decode_json, describe, is_plain, values_equal
 
 _ABORT_TEXT = {
     Abort.TIMEOUT: "exceeds the time limit",
@@ -126,7 +126,8 @@ class Publisher(LoggingConfigurable):
             )
         try:
             if case.kind is CaseKind.VALUE:
-                value = decode(end.get("value"))
+                text = str(end.get("value"))
+                value = decode_json(text)
                 if not is_plain(value):
                     raise ProblemError(
                         f"the expected value of case {case.name!r} is not plain data (got {describe(value)}); "
@@ -134,9 +135,9 @@ class Publisher(LoggingConfigurable):
                         cell=case.cell,
                         line=case.line,
                     )
-                return end.get("value")
+                return json.loads(text)
             if case.kind is CaseKind.ASSERT_EQUAL:
-                left, right = decode(end.get("value")), decode(end.get("other"))
+                left, right = decode_json(str(end.get("value"))), decode_json(str(end.get("other")))
                 if not (is_plain(left) and is_plain(right)):
                     raise ProblemError(
                         f"case {case.name!r} compares values that are not plain data",

@@ -748,7 +748,8 @@ class Sandbox(LoggingConfigurable):
             if output_limit_bytes is not None:
                 prov.output_limit_bytes = output_limit_bytes
             self.client = self.km.client()
-            self.client.start_channels()
+            # Shell and IOPub are all the judge uses: no stdin, heartbeat thread or control channel.
+            self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
             await self._wait_ready()
         except SandboxError:
             await self.destroy()

@@ -11,7 +11,8 @@ Scopes (custom scopes defined in the Hub's config):
 
 - ``custom:judge:submit``: submit, and read one's own submissions;
 - ``custom:judge:read-all``: read everyone's submissions, with hidden-case details;
-- ``custom:problems:write``: publish problems.
+- ``custom:problems:write``: publish problems; the class's gradebook and overview
+  need ``custom:judge:read-all``, recommendations only access to the service.
 
 Routes, under the service prefix (``/services/judge/``), are described in
 ``openapi.yaml`` beside this file.
@@ -47,6 +48,15 @@ from codetutor.cli import CodeTutorBaseApp, UsageError
 from . import metrics
 from .events import SubmissionWatcher, configure_logging
 from .exceptions import ProblemError, SubmissionError
+from .insight import (
+    InsightCache,
+    Recommender,
+    class_overview,
+    gradebook,
+    gradebook_csv,
+    gradebook_json,
+    recommendations_view,
+)
 from .metrics import Endpoint
 from .models import Problem as ProblemRow
 from .models import Submission as SubmissionRow
@@ -562,6 +572,68 @@ class SubmissionEventsHandler(SubmissionHandler):
         await self.flush()
 
 
+def query_int(handler: JudgeHandler, name: str, default: int, low: int, high: int) -> int:
+    """The whole-number query parameter ``name`` within ``low..high``, else 400."""
+    raw = handler.get_query_argument(name, None)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise APIError(400, f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise APIError(400, f"{name} must be between {low} and {high}")
+    return value
+
+
+class RecommendationsHandler(JudgeHandler):
+    """``GET api/recommendations``: next problems for the caller (or ``user``, for instructors)."""
+
+    endpoint = Endpoint.RECOMMENDATIONS
+    query_parameters = frozenset({"user", "limit"})
+
+    async def get(self) -> None:
+        name = self.get_query_argument("user", None) or self.user_name
+        if name != self.user_name:
+            self.require_scope(SCOPE_READ_ALL)
+        limit = query_int(self, "limit", 5, 1, 20)
+        insight = await self.settings["insight"].get()
+        self.write_json(recommendations_view(insight, self.settings["recommender"], name, limit))
+
+
+class GradebookHandler(JudgeHandler):
+    """``GET api/gradebook?format=json|csv``: best score and first acceptance per student and problem."""
+
+    endpoint = Endpoint.GRADEBOOK
+    query_parameters = frozenset({"format"})
+
+    async def get(self) -> None:
+        self.require_scope(SCOPE_READ_ALL)
+        form = self.get_query_argument("format", "json")
+        if form not in ("json", "csv"):
+            raise APIError(400, "format must be json or csv")
+        insight = await self.settings["insight"].get()
+        if form == "json":
+            self.write_json(gradebook_json(insight))
+            return
+        self.set_header("Content-Type", "text/csv; charset=UTF-8")
+        self.set_header("Content-Disposition", 'attachment; filename="gradebook.csv"')
+        self.finish(gradebook_csv(gradebook(insight)).encode("utf-8"))
+
+
+class ClassInsightHandler(JudgeHandler):
+    """``GET api/insight``: the class overview of the instructors' dashboard."""
+
+    endpoint = Endpoint.CLASS_INSIGHT
+    query_parameters = frozenset({"days"})
+
+    async def get(self) -> None:
+        self.require_scope(SCOPE_READ_ALL)
+        days = query_int(self, "days", 14, 1, 366)
+        insight = await self.settings["insight"].get()
+        self.write_json(class_overview(insight, days=days))
+
+
 class HealthHandler(JudgeHandler):
     endpoint = Endpoint.HEALTH
     authenticated = False
@@ -645,7 +717,16 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
     name = "judge-service"
     description = "Run the judge service (a JupyterHub service) and its workers."
 
-    classes = [Store, DatabaseQueue, RedisQueue, Worker, WorkerPool, RateLimiter, HubOAuth]
+    classes = [
+        Store,
+        DatabaseQueue,
+        RedisQueue,
+        Worker,
+        WorkerPool,
+        RateLimiter,
+        HubOAuth,
+        Recommender,
+    ]
 
     config_file = Unicode("", help="A config file (.py or .json) to load.").tag(config=True)
 
@@ -711,6 +792,10 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
 
     stream_max_s = Float(600.0, help="Longest a live stream stays open.").tag(config=True)
 
+    startup_timeout_s = Float(
+        60.0, help="How long to wait on start for the database to answer."
+    ).tag(config=True)
+
     aliases: Any = {
         "config": "JudgeServiceApp.config_file",
         "ip": "JudgeServiceApp.ip",
@@ -760,6 +845,9 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
             web.url(route("api/submissions"), SubmissionsHandler),
             web.url(route(r"api/submissions/(\d{1,9})"), SubmissionHandler, name="submission"),
             web.url(route(r"api/submissions/(\d{1,9})/events"), SubmissionEventsHandler),
+            web.url(route("api/recommendations"), RecommendationsHandler),
+            web.url(route("api/gradebook"), GradebookHandler),
+            web.url(route("api/insight"), ClassInsightHandler),
             web.url(route("api/openapi.yaml"), OpenAPIHandler),
             web.url(route("health"), HealthHandler),
             web.url(route("metrics"), MetricsHandler),
@@ -780,6 +868,8 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
             hub_auth=hub_auth,
             pool=pool,
             publisher=Publisher(parent=self),
+            insight=InsightCache(store),
+            recommender=Recommender(parent=self),
             activity={},
             redis_url=self.redis_url,
             max_submission_bytes=self.max_submission_bytes,
@@ -794,7 +884,7 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
 
     def worker_config(self) -> dict[str, Any]:
         """This service's configuration for its workers (the file the pool hands them)."""
-        config = json.loads(json.dumps(self.config, default=str))
+        config = json.loads(json.dumps(self.config, default=_config_value))
         backend = config.setdefault("JudgeBackendMixin", {})
         backend["db_url"] = self.db_url
         backend["redis_url"] = self.redis_url
@@ -805,7 +895,7 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT; then stop the workers (they give back their work)."""
         store = self.make_store()
-        await store.upgrade()
+        await self._upgrade(store)
         queue = self.make_queue(store)
         await queue.connect()
         limiter = RateLimiter(parent=self, redis_url=self.redis_url)
@@ -859,6 +949,19 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
         await store.close()
         config_dir.cleanup()
 
+    async def _upgrade(self, store: Store) -> None:
+        """Migrate the database, waiting up to ``startup_timeout_s`` for it to answer."""
+        deadline = time.monotonic() + self.startup_timeout_s
+        while True:
+            try:
+                await store.upgrade()
+                return
+            except Exception as e:
+                if not is_unavailable(e) or time.monotonic() > deadline:
+                    raise
+                self.log.warning("waiting for the database: %s", type(e).__name__)
+                await asyncio.sleep(1.0)
+
     async def _refresh_gauges(self, store: Store, app: web.Application) -> None:
         while True:
             try:
@@ -874,6 +977,13 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
                 del activity[name]
             metrics.ACTIVE_USERS.set(len(activity))
             await asyncio.sleep(1.0)
+
+
+def _config_value(value: Any) -> str:
+    """A config value as the JSON config file of a worker can hold it."""
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return str(value)
 
 
 def _log_request(handler: web.RequestHandler) -> None:

@@ -205,6 +205,7 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
+                self.proc = None
                 raise RuntimeError(f"judge service exited:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if requests.get(self.url("health"), timeout=2).status_code in (200, 503):
@@ -212,6 +213,7 @@ class ServiceProcess:
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
+                self.stop(signal.SIGKILL)
                 raise RuntimeError(
                     f"judge service did not start:\n{self.log_path.read_text()[-3000:]}"
                 )
@@ -230,6 +232,9 @@ class ServiceProcess:
         self.proc = None
 
     def log(self) -> str:
+        """Everything the service and its workers logged so far ("" before the start)."""
+        if not self.log_path.exists():
+            return ""
         return self.log_path.read_text(errors="replace")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,8 +183,26 @@ def test_losing_the_database_mid_run_loses_and_doubles_nothing(
     database = PostgresServer()
     database.start()
     service = ServiceProcess(hub=hub, db_url=database.create_database(), workdir=tmp_path)
-    service.start()
+    # the service starts before its database does, and waits for it
+    database.stop()
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            service.start()
+        except BaseException as e:
+            failures.append(e)
+
+    starting = threading.Thread(target=start)
+    starting.start()
     try:
+        deadline = time.monotonic() + 60
+        while "waiting for the database" not in service.log():
+            assert time.monotonic() < deadline and starting.is_alive(), service.log()[-2000:]
+            time.sleep(0.2)
+        database.start()
+        starting.join()
+        assert not failures, failures
         _, student = setup_class(service, hub)
         ids = [submit(student, sleepy(1.5) if i < 2 else ACCEPTED) for i in range(5)]
         wait_running(service.db_url, ids[0])
