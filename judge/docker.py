@@ -1,0 +1,597 @@
+"""Judge kernels in Docker containers (the production sandbox backend).
+
+:class:`DockerProvisioner` is a kernel provisioner, registered as the entry point
+``codetutor-docker`` and chosen with
+``c.JudgeKernelSpecManager.provisioner_name = "codetutor-docker"``. Each sandbox
+is one fresh container of the judge-kernel image (``deploy/images/judge-kernel``):
+
+- no network (``--network none``), a read-only root, a private size-limited
+  ``/tmp`` (tmpfs) and the sandbox's own directory, nothing else of the host;
+- as a non-root user, with every capability dropped, ``no-new-privileges`` and
+  the seccomp profile :file:`seccomp.json` (Docker's own default is replaced:
+  the profile closes the kernel interfaces a submission never needs: namespaces,
+  mounts, keyrings, BPF, ptrace, io_uring, ...);
+- with limits on memory (no swap), CPU, processes, open files, file size and
+  core dumps; a small init (``--init``) as PID 1 so the kernel is an ordinary,
+  killable process;
+- talking ZMQ to nbclient over IPC sockets in the sandbox directory, which is
+  bind-mounted at the same path inside (so the connection file means the same
+  on both sides); the kernel's own stdout and stderr go to ``kernel.log`` there,
+  bounded by the file-size limit like the bubblewrap sandbox's.
+
+Docker calls are blocking (docker SDK); they run in the event loop's executor.
+One background thread per process follows the engine's event stream for our
+containers, so that a container's exit, and whether the kernel was killed for
+its memory (the container state's ``OOMKilled``), are known without asking.
+CPU time is read from the container's cgroup, found through its init process.
+
+Containers carry labels naming their owner (the judge process); a judge removes
+the containers and directories of owners that died before it starts its first
+sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import threading
+import time
+import uuid
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from traitlets import Dict, Float, Integer, List, Unicode, default
+
+from .exceptions import SandboxError
+from .sandbox import SandboxProvisioner
+
+#: label on every sandbox container; its value is the runtime directory
+LABEL = "codetutor.sandbox"
+#: label naming the judge process that owns a container ("<pid>:<start time>")
+OWNER_LABEL = "codetutor.sandbox.owner"
+
+
+def _process_start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; fields after it are plain.
+    return stat.rpartition(")")[2].split()[19]
+
+
+def owner_token(pid: int | None = None) -> str:
+    """``<pid>:<start time>`` of a process (default: this one): unique while the machine runs."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_process_start_time(pid)}"
+
+
+def owner_alive(token: str) -> bool:
+    """Whether the process an :func:`owner_token` names still runs."""
+    pid, _, started = token.partition(":")
+    return pid.isdigit() and _process_start_time(int(pid)) == started
+
+
+def seccomp_profile() -> str:
+    """The seccomp profile (JSON text) sandbox containers run under."""
+    return resources.files("codetutor.judge").joinpath("seccomp.json").read_text(encoding="utf-8")
+
+
+class ContainerCgroup:
+    """A running container's cgroups, found from its init process (v1 or v2).
+
+    Only readable where the judge sees the host's ``/proc`` and ``/sys/fs/cgroup``
+    (a judge on the Docker host); :meth:`find` returns None elsewhere.
+    """
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        #: controller ("cpuacct", "memory"; "" for the v2 unified hierarchy) -> directory
+        self.paths = paths
+
+    @classmethod
+    def find(cls, pid: int, root: str = "/sys/fs/cgroup") -> ContainerCgroup | None:
+        try:
+            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        paths: dict[str, Path] = {}
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                for name in ("cpuacct", "memory", ""):
+                    if controller == name:
+                        directory = Path(root, name, path.lstrip("/"))
+                        if directory.is_dir():
+                            paths[name] = directory
+        if not paths:
+            return None
+        if "" in paths and not (paths[""] / "cpu.stat").exists():
+            del paths[""]  # a v1 machine's empty unified hierarchy
+        return cls(paths) if paths else None
+
+    def _read(self, controller: str, name: str) -> str:
+        directory = self.paths.get(controller)
+        if directory is None:
+            return ""
+        try:
+            return (directory / name).read_text()
+        except OSError:
+            return ""
+
+    def cpu_seconds(self) -> float | None:
+        text = self._read("cpuacct", "cpuacct.usage").strip()
+        if text:
+            return int(text) / 1e9
+        for line in self._read("", "cpu.stat").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "usage_usec":
+                return int(value) / 1e6
+        return None
+
+    def oom_killed(self) -> bool:
+        text = self._read("memory", "memory.oom_control") + self._read("", "memory.events")
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip() not in ("", "0"):
+                return True
+        return False
+
+
+class ContainerProcess:
+    """A Popen-like handle on a sandbox container, fed by :class:`ContainerWatcher`.
+
+    ``returncode`` is set once the container stopped and its state was read;
+    ``oom_killed`` is set before it when the kernel was killed for its memory.
+    """
+
+    def __init__(self, container_id: str, client: Any) -> None:
+        self.id = container_id
+        self._client = client
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.oom_killed = False
+        self.exited = threading.Event()
+
+    def record_exit(self, state: dict[str, Any]) -> None:
+        """Store the stopped container's state (``docker inspect``'s ``State``)."""
+        if state.get("OOMKilled"):
+            self.oom_killed = True
+        code = state.get("ExitCode")
+        self.returncode = int(code) if isinstance(code, int) else -1
+        self.exited.set()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self.exited.wait(timeout)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the kernel (through the container's init). Blocking."""
+        if self.returncode is None:
+            with contextlib.suppress(Exception):
+                self._client.api.kill(self.id, signal=int(signum))
+
+    def kill(self) -> None:
+        self.send_signal(9)
+
+    def terminate(self) -> None:
+        self.send_signal(15)
+
+
+class ContainerWatcher:
+    """Follows the engine's ``oom`` and ``die`` events of sandbox containers.
+
+    One per Docker client and process, on a daemon thread (the event stream is a
+    blocking read). A ``die`` is recorded only after the stopped container's state
+    was read, so a sandbox never looks dead before we know whether memory killed it.
+    """
+
+    _instances: ClassVar[dict[str, ContainerWatcher]] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.containers: dict[str, ContainerProcess] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._thread = threading.Thread(
+            target=self._follow, name="codetutor-docker-events", daemon=True
+        )
+        self._thread.start()
+
+    @classmethod
+    def for_client(cls, client: Any) -> ContainerWatcher:
+        """The watcher of ``client``'s engine (started once, then shared). Blocking."""
+        key = f"{os.getpid()}:{client.api.base_url}"
+        with cls._instances_lock:
+            watcher = cls._instances.get(key)
+            if watcher is None:
+                watcher = cls._instances[key] = cls(client)
+        watcher._subscribed.wait(10)
+        return watcher
+
+    def watch(self, process: ContainerProcess) -> None:
+        with self._lock:
+            self.containers[process.id] = process
+
+    def forget(self, container_id: str) -> None:
+        with self._lock:
+            self.containers.pop(container_id, None)
+
+    def _follow(self) -> None:
+        while True:
+            try:
+                events = self.client.events(
+                    filters={"type": "container", "event": ["oom", "die"], "label": [LABEL]},
+                    decode=True,
+                )
+            except Exception:
+                time.sleep(1.0)
+                continue
+            self._subscribed.set()
+            # Catch up on exits missed while (re)connecting.
+            with self._lock:
+                known = list(self.containers.values())
+            for process in known:
+                self._check(process)
+            try:
+                for event in events:
+                    self._on_event(event)
+            except Exception:
+                time.sleep(0.2)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        container_id = event.get("id") or event.get("Actor", {}).get("ID", "")
+        with self._lock:
+            process = self.containers.get(container_id)
+        if process is None:
+            return
+        if event.get("status", event.get("Action")) == "oom":
+            process.oom_killed = True
+        else:
+            self._check(process)
+
+    def _check(self, process: ContainerProcess) -> None:
+        try:
+            state = self.client.api.inspect_container(process.id)["State"]
+        except Exception:
+            # Gone already (removed): it is not running.
+            process.record_exit({"ExitCode": -1})
+            return
+        if not state.get("Running") and state.get("Status") not in ("created", "running"):
+            process.record_exit(state)
+
+
+class DockerProvisioner(SandboxProvisioner):
+    """Runs the kernel in a locked-down container (see the module docstring)."""
+
+    image = Unicode(
+        "codetutor/judge-kernel:latest",
+        help="The judge-kernel image (deploy/images/judge-kernel): Python, ipykernel and the "
+        "libraries problems may import.",
+    ).tag(config=True)
+    python = Unicode(
+        "/opt/venv/bin/python", help="The kernel's Python inside the image (has ipykernel)."
+    ).tag(config=True)
+    docker_url = Unicode(
+        help="The Docker engine's API address; empty: the environment's (DOCKER_HOST or the "
+        "local socket)."
+    ).tag(config=True)
+    runtime_dir = Unicode(
+        help="Where per-sandbox directories (IPC sockets, connection file, log) live, at the "
+        "same path on the Docker host (they are bind-mounted). A tmpfs is best."
+    ).tag(config=True)
+
+    @default("runtime_dir")
+    def _runtime_dir_default(self) -> str:
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else "/tmp"
+        return os.path.join(base, f"codetutor-docker-{os.geteuid()}")
+
+    user = Unicode(
+        help="uid:gid the kernel runs as (never root). Default: the image's sandbox user "
+        "10001:10001 when the judge is root, else the judge's own uid and gid (so it can reach "
+        "the kernel's sockets)."
+    ).tag(config=True)
+
+    @default("user")
+    def _user_default(self) -> str:
+        if os.geteuid() == 0:
+            return "10001:10001"
+        return f"{os.geteuid()}:{os.getegid()}"
+
+    cpus = Float(1.0, help="CPU cores' worth of time the sandbox may use at once.").tag(config=True)
+    pids_limit = Integer(64, help="Most processes and threads in one sandbox.").tag(config=True)
+    cpu_limit_s = Integer(
+        300,
+        help="RLIMIT_CPU of the kernel, a backstop: the judge enforces per-case limits itself.",
+    ).tag(config=True)
+    open_files_limit = Integer(256, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
+    scratch_mb = Integer(64, help="Size of the sandbox's private /tmp (tmpfs), in MiB.").tag(
+        config=True
+    )
+    shm_mb = Integer(16, help="Size of the sandbox's /dev/shm, in MiB.").tag(config=True)
+    readonly_paths = List(
+        Unicode(),
+        help="Extra host paths made visible read-only inside the sandbox (e.g. data sets).",
+    ).tag(config=True)
+    sandbox_env = Dict(
+        Unicode(),
+        help="Environment of the kernel (nothing of the judge's is inherited).",
+    ).tag(config=True)
+
+    @default("sandbox_env")
+    def _sandbox_env_default(self) -> dict[str, str]:
+        return {
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TERM": "dumb",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "IPYTHONDIR": "/tmp/.ipython",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+
+    sandbox_dir: Path | None = None
+    container_id: str | None = None
+    cgroup: ContainerCgroup | None = None
+    _client: Any = None
+    _watcher: ContainerWatcher | None = None
+    _reaped: ClassVar[set[str]] = set()
+
+    # -- measurements -------------------------------------------------------
+
+    def cpu_seconds(self) -> float:
+        if self.cgroup is not None:
+            value = self.cgroup.cpu_seconds()
+            if value is not None:
+                return value
+        return 0.0
+
+    def memory_exceeded(self) -> bool:
+        process = self.process
+        if isinstance(process, ContainerProcess) and process.oom_killed:
+            return True
+        return self.cgroup is not None and self.cgroup.oom_killed()
+
+    def output_exceeded(self) -> bool:
+        if self.sandbox_dir is None:
+            return False
+        try:
+            return (self.sandbox_dir / "kernel.log").stat().st_size >= self.output_limit_bytes
+        except OSError:
+            return False
+
+    def set_memory_limit(self, megabytes: int) -> None:
+        """Change the running container's memory limit (no swap). Blocking, briefly:
+        the new limit must hold before the caller lets student code run."""
+        self.memory_limit_mb = megabytes
+        if self.container_id is None or self._client is None:
+            return
+        limit = megabytes << 20
+        try:
+            self._client.api.update_container(
+                self.container_id, mem_limit=limit, memswap_limit=limit
+            )
+        except Exception as e:
+            raise SandboxError(
+                "the judge could not set a sandbox's memory limit",
+                log_message=f"docker update {self.container_id[:12]}: {e}",
+            ) from e
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking Docker call in the executor. Coroutine."""
+        return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kwargs))
+
+    def _connect(self) -> Any:
+        import docker
+
+        if self.docker_url:
+            return docker.DockerClient(base_url=self.docker_url)
+        return docker.from_env()
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is None:
+            raise SandboxError("the sandbox provisioner needs a kernel manager")
+        try:
+            self._client = await self._call(self._connect)
+            self._watcher = await self._call(ContainerWatcher.for_client, self._client)
+        except Exception as e:
+            raise SandboxError(
+                "the judge could not start a sandbox",
+                log_message=f"cannot reach the Docker engine: {e}",
+            ) from e
+        os.makedirs(self.runtime_dir, mode=0o711, exist_ok=True)
+        if self.runtime_dir not in DockerProvisioner._reaped:
+            DockerProvisioner._reaped.add(self.runtime_dir)
+            count = await self._call(reap_stale_containers, self._client, self.runtime_dir)
+            if count:
+                self.log.info("removed %d sandbox containers left by judges that died", count)
+        uid, _, gid = self.user.partition(":")
+        if not uid.isdigit() or int(uid) == 0:
+            raise SandboxError(
+                "the judge could not start a sandbox",
+                log_message=f"DockerProvisioner.user must be a numeric non-root uid: {self.user!r}",
+            )
+        self.sandbox_dir = Path(self.runtime_dir, uuid.uuid4().hex[:16])
+        self.sandbox_dir.mkdir(mode=0o700)
+        km.transport = "ipc"
+        km.ip = str(self.sandbox_dir / "kernel")
+        km.connection_file = str(self.sandbox_dir / "kernel.json")
+        kwargs.pop("env", None)
+        kwargs = await super().pre_launch(**kwargs)
+        (self.sandbox_dir / "kernel.log").touch()
+        if os.geteuid() == 0:
+            owner = (int(uid), int(gid or uid))
+            for path in (self.sandbox_dir, self.sandbox_dir / "kernel.log", km.connection_file):
+                os.chown(path, *owner)
+        # The kernel spec's interpreter is the judge's; inside the image it is self.python.
+        kwargs["cmd"] = [self.python, *list(kwargs["cmd"])[1:]]
+        return kwargs
+
+    def container_config(self, cmd: list[str]) -> dict[str, Any]:
+        """Arguments of ``containers.create`` for a kernel running ``cmd``."""
+        import docker.types
+
+        assert self.sandbox_dir is not None
+        directory = str(self.sandbox_dir)
+        log = str(self.sandbox_dir / "kernel.log")
+        fsize = self.output_limit_bytes + (64 << 10)
+        volumes = {directory: {"bind": directory, "mode": "rw"}}
+        for path in self.readonly_paths:
+            volumes[path] = {"bind": path, "mode": "ro"}
+        return {
+            "image": self.image,
+            # The shell only redirects the kernel's own output, then is replaced by it.
+            "command": ["/bin/sh", "-c", 'exec "$@" >>"$0" 2>&1', log, *cmd],
+            "entrypoint": [],
+            "name": f"codetutor-sandbox-{self.sandbox_dir.name}",
+            "labels": {LABEL: self.runtime_dir, OWNER_LABEL: owner_token()},
+            "user": self.user,
+            "environment": dict(self.sandbox_env),
+            "working_dir": "/tmp",
+            "hostname": "sandbox",
+            "network_mode": "none",
+            "ipc_mode": "private",
+            "read_only": True,
+            "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={self.scratch_mb}m,mode=1777"},
+            "shm_size": self.shm_mb << 20,
+            "volumes": volumes,
+            "mem_limit": self.memory_limit_mb << 20,
+            "memswap_limit": self.memory_limit_mb << 20,
+            "nano_cpus": int(self.cpus * 1e9),
+            "pids_limit": self.pids_limit,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges", f"seccomp={seccomp_profile()}"],
+            "ulimits": [
+                docker.types.Ulimit(name="core", soft=0, hard=0),
+                docker.types.Ulimit(
+                    name="nofile", soft=self.open_files_limit, hard=self.open_files_limit
+                ),
+                docker.types.Ulimit(name="cpu", soft=self.cpu_limit_s, hard=self.cpu_limit_s),
+                docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize),
+            ],
+            "init": True,
+            "log_config": docker.types.LogConfig(type="none"),
+            "healthcheck": {"test": ["NONE"]},
+            "detach": True,
+        }
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        assert self._client is not None and self._watcher is not None
+        try:
+            container = await self._call(
+                self._client.containers.create, **self.container_config(cmd)
+            )
+        except Exception as e:
+            raise SandboxError(
+                "the judge could not start a sandbox",
+                log_message=f"docker create ({self.image}): {e}",
+            ) from e
+        self.container_id = container.id
+        process = ContainerProcess(container.id, self._client)
+        self._watcher.watch(process)
+        self.process = process  # type: ignore[assignment]
+        try:
+            await self._call(container.start)
+            state = (await self._call(self._client.api.inspect_container, container.id))["State"]
+        except Exception as e:
+            raise SandboxError(
+                "the judge could not start a sandbox",
+                log_message=f"docker start {container.id[:12]}: {e}",
+            ) from e
+        process.pid = int(state.get("Pid") or 0) or None
+        self.pid = process.pid
+        self.pgid = None
+        if process.pid:
+            self.cgroup = ContainerCgroup.find(process.pid)
+        if self.cgroup is None:
+            self.log.warning(
+                "sandbox %s: container cgroup not visible; CPU time is not measured",
+                container.id[:12],
+            )
+        return self.connection_info
+
+    async def poll(self) -> int | None:
+        process = self.process
+        return process.poll() if process is not None else 0
+
+    async def wait(self) -> int | None:
+        process = self.process
+        if process is None:
+            return 0
+        # KernelManager bounds this wait (and kills first); never hold a thread for long.
+        while await self._call(process.wait, 0.5) is None:
+            pass
+        self.process = None
+        return process.returncode
+
+    async def send_signal(self, signum: int) -> None:
+        process = self.process
+        if isinstance(process, ContainerProcess):
+            await self._call(process.send_signal, signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        await self.send_signal(9)
+
+    async def terminate(self, restart: bool = False) -> None:
+        await self.send_signal(15)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        if self.container_id is not None and self._client is not None:
+            container_id, self.container_id = self.container_id, None
+            if self._watcher is not None:
+                self._watcher.forget(container_id)
+            try:
+                await self._call(self._client.api.remove_container, container_id, force=True)
+            except Exception as e:
+                if "No such container" not in str(e):
+                    self.log.error("could not remove sandbox container %s: %s", container_id, e)
+        self.cgroup = None
+        if self.sandbox_dir is not None:
+            await self._call(shutil.rmtree, self.sandbox_dir, True)
+            self.sandbox_dir = None
+
+
+def reap_stale_containers(client: Any, runtime_dir: str) -> int:
+    """Remove sandbox containers (and their directories) of judges that died. Blocking.
+
+    Only containers of ``runtime_dir`` are considered, and only those whose owner
+    process is gone. Returns how many were removed.
+    """
+    removed = 0
+    for info in client.api.containers(all=True, filters={"label": f"{LABEL}={runtime_dir}"}):
+        labels = info.get("Labels") or {}
+        if owner_alive(labels.get(OWNER_LABEL, "")):
+            continue
+        with contextlib.suppress(Exception):
+            client.api.remove_container(info["Id"], force=True)
+            removed += 1
+        name = (info.get("Names") or [""])[0].rpartition("codetutor-sandbox-")[2]
+        if name:
+            shutil.rmtree(Path(runtime_dir, name), ignore_errors=True)
+    return removed
+
+
+__all__ = [
+    "ContainerCgroup",
+    "ContainerProcess",
+    "ContainerWatcher",
+    "DockerProvisioner",
+    "reap_stale_containers",
+    "seccomp_profile",
+]
