@@ -180,7 +180,8 @@ class UpApp(CodeTutorBaseApp):
 
     def hub_environment(self, root: Path, admin_token: str, accounts_file: Path) -> dict[str, str]:
         """The environment of the Hub: HubSettings' CODETUTOR_* choices."""
-        env = dict(os.environ)
+        # Not a Hub's child itself: a JUPYTERHUB_* variable here would confuse the services.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
         proxy = find_proxy()
         env.update(
             {
@@ -203,22 +204,39 @@ class UpApp(CodeTutorBaseApp):
         )
         return env
 
-    def wait_until_up(self, api: HubAPI, hub: subprocess.Popen[bytes]) -> None:
-        """Return once the Hub answers through the proxy; UsageError if it died or took too long."""
+    def wait_until_up(self, env: dict[str, str], hub: subprocess.Popen[bytes]) -> None:
+        """Return once the Hub answers through the proxy; UsageError if it died or took too long.
+
+        Waits quietly (health checks go unlogged) for the Hub itself, then the judge
+        and the tutor, which the Hub starts before it adds its routes to the proxy,
+        and only then for the proxy.
+        """
         deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if hub.poll() is not None:
-                raise UsageError(
-                    f"JupyterHub exited with status {hub.returncode}; see its log above"
-                )
-            if self._stopping:
-                return
-            try:
-                api.call("GET", "/hub/api/", timeout=2)
-                return
-            except (urllib.error.URLError, OSError, ValueError):
+        checks = [
+            f"http://127.0.0.1:{env['CODETUTOR_HUB_PORT']}/hub/health",
+            f"http://127.0.0.1:{env['CODETUTOR_JUDGE_PORT']}/services/{roles.JUDGE_SERVICE}/health",
+            f"http://127.0.0.1:{env['CODETUTOR_TUTOR_PORT']}/services/{roles.TUTOR_SERVICE}/health",
+            f"http://127.0.0.1:{self.port}/hub/health",
+        ]
+        for url in checks:
+            while True:
+                if hub.poll() is not None:
+                    raise UsageError(
+                        f"JupyterHub exited with status {hub.returncode}; see its log above"
+                    )
+                if self._stopping:
+                    return
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except (urllib.error.URLError, OSError, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise UsageError(
+                        f"Code Tutor did not come up within {self.start_timeout_s:.0f}s ({url})"
+                    )
                 time.sleep(0.5)
-        raise UsageError(f"JupyterHub did not come up within {self.start_timeout_s:.0f}s")
 
     def set_up_accounts(self, api: HubAPI, accounts: dict[str, dict[str, str]]) -> None:
         """Make sure the admin and demo users exist in the Hub and their groups."""
@@ -317,7 +335,7 @@ class UpApp(CodeTutorBaseApp):
         tree: dict[int, psutil.Process] = {}
         try:
             api = HubAPI(f"http://127.0.0.1:{self.port}", admin_token)
-            self.wait_until_up(api, hub)
+            self.wait_until_up(env, hub)
             if not self._stopping:
                 self.set_up_accounts(api, accounts)
                 self.print_welcome(accounts, accounts_file)
