@@ -46,7 +46,12 @@ class Row:
     tokens_per_s: float
     ttft_p50_s: float
     ttft_p95_s: float
+    cpu_s: float = 0.0
     ratio: float = 0.0
+
+    @property
+    def tokens_per_cpu_s(self) -> float:
+        return self.tokens / self.cpu_s if self.cpu_s else 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -74,6 +79,7 @@ def bench_direct(model: str, tokens: int, gpu_layers: int, threads: int) -> Row:
     for _ in llm.create_completion(PROMPT, **{**kwargs, "max_tokens": 8}):
         pass  # warm-up; like the service's warm-up, it leaves the prompt in the KV cache
     started = time.perf_counter()
+    cpu_started = time.process_time()
     first = 0.0
     count = 0
     for part in llm.create_completion(PROMPT, **kwargs):
@@ -82,10 +88,16 @@ def bench_direct(model: str, tokens: int, gpu_layers: int, threads: int) -> Row:
             if not first:
                 first = time.perf_counter()
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     llm.close()
-    return Row(
-        "direct llama-cpp-python", 1, 1, count, wall, count / wall, first - started, first - started
-    )
+    ttft = first - started
+    return Row("direct llama-cpp-python", 1, 1, count, wall, count / wall, ttft, ttft, cpu)
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -189,11 +201,15 @@ async def one_stream(url: str, user: str, tokens: int) -> tuple[float, int]:
     return first, count
 
 
-async def bench_service(url: str, label: str, parallel: int, streams: int, tokens: int) -> Row:
+async def bench_service(
+    url: str, pid: int, label: str, parallel: int, streams: int, tokens: int
+) -> Row:
     await one_stream(url, "warmup", 8)
+    cpu_started = process_cpu_s(pid)
     started = time.perf_counter()
     results = await asyncio.gather(*(one_stream(url, f"user-{i}", tokens) for i in range(streams)))
     wall = time.perf_counter() - started
+    cpu = process_cpu_s(pid) - cpu_started
     ttfts = [r[0] for r in results]
     total = sum(r[1] for r in results)
     return Row(
@@ -205,6 +221,7 @@ async def bench_service(url: str, label: str, parallel: int, streams: int, token
         total / wall,
         statistics.median(ttfts),
         percentile(ttfts, 0.95),
+        cpu,
     )
 
 
@@ -247,28 +264,43 @@ def main() -> None:
             try:
                 for streams in args.streams:
                     rows.append(
-                        asyncio.run(bench_service(url, engine, parallel, streams, args.tokens))
+                        asyncio.run(
+                            bench_service(url, process.pid, engine, parallel, streams, args.tokens)
+                        )
                     )
             finally:
                 process.terminate()
                 process.wait(timeout=30)
     for row in rows:
         row.ratio = row.tokens_per_s / baseline if baseline else 0.0
+    base_cpu = rows[0].tokens_per_cpu_s or 1.0
 
     print(
         f"model: {Path(model).name}  tokens/stream: {args.tokens}  gpu layers: {args.gpu_layers}  cpus: {threads}"
     )
-    header = f"{'path':<28}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}{'ttft p50':>10}{'ttft p95':>10}"
+    header = (
+        f"{'path':<28}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}"
+        f"{'ttft p50':>10}{'ttft p95':>10}{'tok/cpu-s':>11}{'cpu ratio':>10}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row.path:<28}{row.streams:>8}{row.tokens:>8}{row.tokens_per_s:>9.1f}"
             f"{row.ratio:>7.2f}{row.ttft_p50_s:>9.2f}s{row.ttft_p95_s:>9.2f}s"
+            f"{row.tokens_per_cpu_s:>11.1f}{row.tokens_per_cpu_s / base_cpu:>10.2f}"
         )
     print("ratio: aggregate tokens/s over the direct single stream (same run, same model).")
+    print(
+        "tok/cpu-s: tokens per CPU-second used by the generating process; unlike wall-clock"
+        " figures it does not depend on what else the machine runs. cpu ratio: over direct."
+    )
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps([asdict(r) for r in rows], indent=2))
+        Path(args.json_out).write_text(
+            json.dumps(
+                [{**asdict(r), "tokens_per_cpu_s": r.tokens_per_cpu_s} for r in rows], indent=2
+            )
+        )
 
 
 if __name__ == "__main__":
