@@ -101,6 +101,10 @@ class CodeTutorApp(CodeTutorBaseApp):
             "codetutor.tutor.app.TutorApp",
             "The AI tutor (tutor serve: chat/hint/review API; tutor check-reply: the guard).",
         ),
+        "dashboard": (
+            "codetutor.insight.app.DashboardApp",
+            "Run the instructors' class dashboard (JupyterHub service).",
+        ),
         "up": (
             "codetutor.hub.app.UpApp",
             "Run Code Tutor on this machine: JupyterHub, judge, tutor, sandboxed user servers.",

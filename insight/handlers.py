@@ -1,0 +1,262 @@
+"""The dashboard's tornado handlers: the page, the gradebook files, health, metrics.
+
+Thin (STYLE.md 4): authenticate with the Hub (OAuth cookie of the browser, or a
+token), let only users holding the service's access scope in (the Hub grants
+``access:services!service=dashboard`` to instructors), read the class's
+:class:`~codetutor.judge.insight.Insight` from the cache in ``self.settings``,
+render.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any, ClassVar
+
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
+from tornado import web
+
+from codetutor.judge.insight import (
+    Insight,
+    InsightCache,
+    class_overview,
+    gradebook,
+    gradebook_csv,
+    gradebook_json,
+)
+from codetutor.judge.store import Store
+
+from . import charts, metrics
+from .i18n import pick_language, title_in, verdict_names, words
+from .metrics import Endpoint
+
+log = logging.getLogger("codetutor.insight")
+
+
+class DashboardBaseHandler(HubOAuthenticated, web.RequestHandler):
+    """Hub authentication (instructors only, by the service's access scope), metrics, errors."""
+
+    endpoint: ClassVar[Endpoint] = Endpoint.OTHER
+
+    @property
+    def hub_auth(self) -> HubOAuth:
+        return self.settings["hub_auth"]
+
+    @property
+    def insight_cache(self) -> InsightCache:
+        return self.settings["insight"]
+
+    @property
+    def hub_scopes(self) -> set[str]:
+        # never "anyone the Hub knows": without configured access scopes, this service's own
+        return set(self.hub_auth.access_scopes) or {
+            f"access:services!service={self.settings['service_name']}"
+        }
+
+    def prepare(self) -> None:
+        self._started = time.monotonic()
+
+    async def load_insight(self) -> Insight:
+        """Coroutine: the class's insight now; 503 while the judge's database cannot answer."""
+        try:
+            return await self.insight_cache.get()
+        except DBAPIError as e:
+            log.warning("judge database unavailable: %s", type(e.orig).__name__)
+            self.set_header("Retry-After", "5")
+            raise web.HTTPError(503, "the judge database is unavailable") from None
+
+    def language(self) -> str:
+        return pick_language(
+            self.get_query_argument("lang", None), self.request.headers.get("Accept-Language")
+        )
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        message = self._reason
+        if isinstance(error, web.HTTPError) and error.log_message:
+            message = error.log_message % error.args
+        if status_code == 403:
+            message = "the class dashboard is for instructors"
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(
+            "<!doctype html><meta charset=utf-8><title>Code Tutor</title>"
+            f"<p>{status_code}: {web.escape.xhtml_escape(message)}</p>"
+        )
+
+    def on_finish(self) -> None:
+        method = self.request.method or "GET"
+        metrics.HTTP_REQUESTS.labels(
+            method=method, endpoint=self.endpoint.value, status=str(self.get_status())
+        ).inc()
+        started = getattr(self, "_started", None)
+        if started is not None:
+            metrics.HTTP_DURATION.labels(method=method, endpoint=self.endpoint.value).observe(
+                time.monotonic() - started
+            )
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return charts.EMPTY
+    moment = datetime.fromisoformat(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def page_context(overview: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Everything the dashboard template shows, in ``lang``, charts rendered as SVG."""
+    w = words(lang)
+    verdicts = verdict_names(lang)
+    problems = overview["problems"]
+    tried = [p for p in problems if p["attempts"]]
+
+    def title(p: dict[str, Any]) -> str:
+        return title_in(p["title"], lang, p["problem"])
+
+    totals = overview["totals"]
+    activity = overview["activity"]
+    return {
+        "lang": lang,
+        "other_lang": "ko" if lang == "en" else "en",
+        "w": w,
+        "totals": totals,
+        "acceptance": totals["accepted"] / totals["submissions"] if totals["submissions"] else None,
+        "generated": _when(overview["generated_at"]),
+        "chart_activity": charts.columns(
+            "activity",
+            w["activity"],
+            [a["day"][5:] for a in activity],
+            [
+                (w["submitted_series"], "#1565c0", [a["submissions"] for a in activity]),
+                (
+                    w["accepted_series"],
+                    charts.VERDICT_COLORS["accepted"],
+                    [a["accepted"] for a in activity],
+                ),
+            ],
+        ),
+        "chart_acceptance": charts.horizontal_bars(
+            "acceptance",
+            w["acceptance_chart"],
+            [
+                charts.Bar(title(p), p["acceptance_rate"], f"({p['attempts']})")
+                for p in sorted(tried, key=lambda p: (p["acceptance_rate"], p["problem"]))
+            ],
+        ),
+        "chart_verdicts": charts.stacked_bars(
+            "verdicts",
+            w["verdict_chart"],
+            [(title(p), p["verdicts"]) for p in tried],
+            verdicts,
+        ),
+        "chart_tags": charts.horizontal_bars(
+            "tags",
+            w["tag_chart"],
+            [
+                charts.Bar(t["tag"], t["mastery"])
+                for t in sorted(overview["tags"], key=lambda t: (t["mastery"] or 0, t["tag"]))
+                if t["mastery"] is not None
+            ],
+            color="#6a1b9a",
+        ),
+        "problems": [
+            {
+                **p,
+                "shown_title": title(p),
+                "verdict_list": [
+                    (verdicts.get(k, k), n, charts.VERDICT_COLORS.get(k, "#616161"))
+                    for k, n in list(p["verdicts"].items())[:3]
+                ],
+            }
+            for p in problems
+        ],
+        "students": sorted(
+            overview["students"], key=lambda s: (not s["struggling"], -s["solved"], s["user"])
+        ),
+        "recent": [
+            {
+                **r,
+                "when": _when(r["at"]),
+                "verdict_name": verdicts.get(r["verdict"], r["verdict"]),
+                "color": charts.VERDICT_COLORS.get(r["verdict"], "#616161"),
+            }
+            for r in overview["recent"]
+        ],
+        "titles": {p["problem"]: title(p) for p in problems},
+        "base_url": "",
+    }
+
+
+class DashboardHandler(DashboardBaseHandler):
+    """``GET /services/dashboard/``: the class dashboard page (``?lang=ko|en``)."""
+
+    endpoint = Endpoint.DASHBOARD
+
+    @web.authenticated
+    async def get(self) -> None:
+        lang = self.language()
+        insight = await self.load_insight()
+        context = page_context(class_overview(insight), lang)
+        context["base_url"] = self.settings["base_url"]
+        context["user"] = self.current_user["name"] if self.current_user else ""
+        html = self.settings["templates"].get_template("dashboard.html").render(**context)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Language", lang)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(html)
+
+
+class GradebookFileHandler(DashboardBaseHandler):
+    """``GET gradebook.csv`` / ``gradebook.json``: the gradebook as a download."""
+
+    endpoint = Endpoint.GRADEBOOK
+
+    @web.authenticated
+    async def get(self, form: str) -> None:
+        insight = await self.load_insight()
+        stamp = datetime.now().strftime("%Y%m%d")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Disposition", f'attachment; filename="gradebook-{stamp}.{form}"')
+        if form == "csv":
+            self.set_header("Content-Type", "text/csv; charset=UTF-8")
+            # a BOM, so that spreadsheet programs read Korean names as UTF-8
+            self.finish(("\ufeff" + gradebook_csv(gradebook(insight))).encode("utf-8"))
+        else:
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
+            self.finish(json.dumps(gradebook_json(insight), ensure_ascii=False, indent=1))
+
+
+class HealthHandler(DashboardBaseHandler):
+    """``GET health``: whether the judge's database answers (no authentication)."""
+
+    endpoint = Endpoint.HEALTH
+
+    async def get(self) -> None:
+        store: Store = self.settings["store"]
+        error = await store.ping()
+        self.set_status(200 if error is None else 503)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(
+            json.dumps(
+                {"status": "ok" if error is None else "unavailable", "database": {"error": error}}
+            )
+        )
+
+
+class MetricsHandler(DashboardBaseHandler):
+    endpoint = Endpoint.METRICS
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest(metrics.REGISTRY))
+
+
+class CallbackHandler(HubOAuthCallbackHandler):
+    """Completes the Hub's OAuth login of a browser (sets this service's cookie)."""
+
+    @property
+    def hub_auth(self) -> HubOAuth:
+        return self.settings["hub_auth"]

@@ -1,0 +1,94 @@
+"""The dashboard's words in Korean and English, and how a request picks its language."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "ko")
+
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"en": "Class dashboard", "ko": "학급 대시보드"},
+    "generated": {"en": "Updated", "ko": "갱신 시각"},
+    "download": {"en": "Gradebook", "ko": "성적부"},
+    "students": {"en": "Students", "ko": "학생"},
+    "problems": {"en": "Problems", "ko": "문제"},
+    "submissions": {"en": "Submissions", "ko": "제출"},
+    "acceptance": {"en": "Accepted", "ko": "정답 비율"},
+    "activity": {"en": "Submissions per day", "ko": "일별 제출"},
+    "accepted_series": {"en": "accepted", "ko": "정답"},
+    "submitted_series": {"en": "submitted", "ko": "제출"},
+    "acceptance_chart": {
+        "en": "Acceptance rate per problem",
+        "ko": "문제별 정답률",
+    },
+    "verdict_chart": {"en": "Verdicts per problem", "ko": "문제별 채점 결과"},
+    "tag_chart": {"en": "Mean mastery per topic", "ko": "주제별 평균 숙련도"},
+    "problem": {"en": "Problem", "ko": "문제"},
+    "difficulty": {"en": "Difficulty", "ko": "난이도"},
+    "attempts": {"en": "Attempts", "ko": "시도"},
+    "tried_by": {"en": "Tried by", "ko": "시도한 학생"},
+    "solved_by": {"en": "Solved by", "ko": "푼 학생"},
+    "acceptance_rate": {"en": "Acceptance", "ko": "정답률"},
+    "common_verdicts": {"en": "Common verdicts", "ko": "주요 결과"},
+    "median_attempts": {"en": "Median attempts to accept", "ko": "정답까지 시도 (중앙값)"},
+    "student": {"en": "Student", "ko": "학생"},
+    "solved": {"en": "Solved", "ko": "해결"},
+    "rating": {"en": "Rating", "ko": "레이팅"},
+    "struggling": {"en": "Struggling with", "ko": "어려워하는 문제"},
+    "last_active": {"en": "Last active", "ko": "최근 활동"},
+    "recent": {"en": "Recent activity", "ko": "최근 활동"},
+    "time": {"en": "Time", "ko": "시각"},
+    "verdict": {"en": "Verdict", "ko": "결과"},
+    "score": {"en": "Score", "ko": "점수"},
+    "nobody": {"en": "No submissions yet.", "ko": "아직 제출이 없습니다."},
+    "struggling_note": {
+        "en": "Struggling: three or more failed attempts on an unsolved problem without a better score.",
+        "ko": "어려워함: 풀지 못한 문제에 세 번 이상 실패했고 점수가 나아지지 않음.",
+    },
+    "language": {"en": "한국어", "ko": "English"},
+}
+
+VERDICTS: dict[str, dict[str, str]] = {
+    "accepted": {"en": "Accepted", "ko": "정답"},
+    "wrong_answer": {"en": "Wrong answer", "ko": "오답"},
+    "runtime_error": {"en": "Runtime error", "ko": "런타임 오류"},
+    "time_limit_exceeded": {"en": "Time limit", "ko": "시간 초과"},
+    "memory_limit_exceeded": {"en": "Memory limit", "ko": "메모리 초과"},
+    "output_limit_exceeded": {"en": "Output limit", "ko": "출력 초과"},
+    "syntax_error": {"en": "Syntax error", "ko": "문법 오류"},
+    "internal_error": {"en": "Internal error", "ko": "내부 오류"},
+}
+
+
+def pick_language(query: str | None, accept_language: str | None) -> str:
+    """``query`` (``?lang=``) if it is a language we have, else the first one of
+    ``Accept-Language`` we have (by its q order), else English."""
+    if query in LANGUAGES:
+        return str(query)
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        pieces = part.strip().split(";")
+        code = pieces[0].strip().lower().split("-")[0]
+        q = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if code in LANGUAGES and q > 0:
+            ranked.append((-q, position, code))
+    return sorted(ranked)[0][2] if ranked else "en"
+
+
+def words(lang: str) -> dict[str, str]:
+    """Every dashboard word in ``lang``."""
+    return {key: value[lang] for key, value in TEXT.items()}
+
+
+def verdict_names(lang: str) -> dict[str, str]:
+    return {key: value[lang] for key, value in VERDICTS.items()}
+
+
+def title_in(title: dict[str, str], lang: str, fallback: str) -> str:
+    """A problem title in ``lang``, else English, else any, else ``fallback``."""
+    return title.get(lang) or title.get("en") or next(iter(title.values()), fallback)
