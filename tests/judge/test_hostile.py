@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from codetutor.judge.judge import Judge
 from codetutor.judge.verdict import JudgeResult
 
-from .conftest import EXAMPLES, FILES, judge_code
+from .conftest import EXAMPLES, FILES, judge_code, judge_config
 
 PROBE = FILES / "probe.ipynb"
 DEDUPE = EXAMPLES / "dedupe" / "problem.ipynb"
@@ -129,8 +130,19 @@ HOSTILE: dict[str, tuple[str, str | tuple[str, ...]]] = {
 }
 
 
+@pytest.fixture(params=["codetutor-zygote", "codetutor-bubblewrap"])
+async def backend_judge(request: pytest.FixtureRequest) -> AsyncIterator[Judge]:
+    """A judge on each sandbox backend: the hostile table must hold on both."""
+    config = judge_config()
+    config.JudgeKernelSpecManager.provisioner_name = request.param
+    j = Judge(config=config)
+    yield j
+    await j.close()
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-async def test_hostile_submission(name: str, judge: Judge) -> None:
+async def test_hostile_submission(name: str, backend_judge: Judge) -> None:
+    judge = backend_judge
     code, verdict = HOSTILE[name]
     result = await judge_code(judge, PROBE, code)
     allowed = verdict if isinstance(verdict, tuple) else (verdict,)
