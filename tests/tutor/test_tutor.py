@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from codetutor.tutor.prompts import (
 )
 from codetutor.tutor.service import TutorService
 
-from .conftest import FILES, Running, ScriptedEngine, scripted_config
+from .conftest import FILES, Running, ScriptedEngine, free_port, scripted_config
 
 SOLUTION_REPLY = (
     "Sure! Here you go:\n```python\ndef dedupe(items):\n    seen = set()\n"
@@ -332,3 +333,43 @@ def test_suspect_line() -> None:
     solution = "def dedupe(xs):\n    seen = set()\n    return [x for x in xs]\n"
     assert suspect_line(WRONG_CODE, solution) == 2
     assert suspect_line("", solution) is None
+
+
+@pytest.mark.slow
+async def test_tutor_serve_command_against_the_llm_service(llm_url: str) -> None:
+    """``codetutor tutor serve --llm-url`` in its own process: the production layout."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "codetutor",
+        "tutor",
+        "serve",
+        "--port",
+        str(port),
+        "--llm-url",
+        llm_url + "/v1",
+        "--problems",
+        str(FILES),
+        "--Tutor.chat_max_tokens=16",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        health: dict[str, Any] = {}
+        for _ in range(600):
+            try:
+                response = await AsyncHTTPClient().fetch(url + "/health")
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            health = json.loads(response.body)
+            break
+        assert health["model"] == "gemma-3-270m-q4_k_m"
+        hint = await post(url + "/api/tutor/hint", {"problem_id": "dedupe", "user": "alice"})
+        assert hint.code == 200, hint.body
+        assert json.loads(hint.body)["level"] == 1
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
