@@ -11,6 +11,7 @@ from typing import Any
 from traitlets import Bool, Unicode
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
+from codetutor.judge.ratelimit import RateLimiter
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
 from codetutor.tutor.guard import SolutionGuard
@@ -106,7 +107,7 @@ class TutorServeApp(CodeTutorBaseApp):
     guarded, grounded LLM. By default the model runs in-process (the bundled small
     model, or --model); --llm-url points it at a shared OpenAI-compatible service."""
 
-    classes = [TutorService, Tutor, SolutionGuard, DailyQuota, *_service_classes]
+    classes = [TutorService, Tutor, SolutionGuard, DailyQuota, RateLimiter, *_service_classes]
 
     config_file = Unicode("", help="Python config file to load.").tag(config=True)
     llm_url = Unicode(
