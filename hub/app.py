@@ -193,6 +193,7 @@ class UpApp(CodeTutorBaseApp):
                 "CODETUTOR_PROXY_API_PORT": str(free_port()),
                 "CODETUTOR_JUDGE_PORT": str(free_port()),
                 "CODETUTOR_TUTOR_PORT": str(free_port()),
+                "CODETUTOR_DASHBOARD_PORT": str(free_port()),
                 "CODETUTOR_JUDGE_WORKERS": str(self.judge_workers),
                 "CODETUTOR_ADMIN_TOKEN": admin_token,
                 "CODETUTOR_ADMIN_USERS": self.admin_user,

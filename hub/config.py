@@ -111,6 +111,14 @@ class HubSettings(LoggingConfigurable):
     def _default_tutor_port(self) -> int:
         return int(_env("CODETUTOR_TUTOR_PORT", "10102"))
 
+    dashboard_port = Integer(
+        help="Port of the class dashboard service. Env: CODETUTOR_DASHBOARD_PORT."
+    ).tag(config=True)
+
+    @default("dashboard_port")
+    def _default_dashboard_port(self) -> int:
+        return int(_env("CODETUTOR_DASHBOARD_PORT", "10103"))
+
     services_host = Unicode(
         help="Host name the judge and tutor services listen on and user servers reach them "
         "at. Env: CODETUTOR_SERVICES_HOST (production: the Hub container's name)."
@@ -362,6 +370,21 @@ class HubSettings(LoggingConfigurable):
                 "cwd": self.path("tutor"),
                 "oauth_no_confirm": True,
                 "display": False,
+            },
+            {
+                # the instructors' class dashboard, in the Hub's Services menu
+                "name": roles.DASHBOARD_SERVICE,
+                "url": f"http://{self.services_host}:{self.dashboard_port}",
+                "command": [
+                    python,
+                    "-m",
+                    "codetutor",
+                    "dashboard",
+                    f"--db-url={self.judge_db_url}",
+                ],
+                "cwd": self.path("judge"),
+                "oauth_no_confirm": True,
+                "display": True,
             },
             {
                 "name": roles.CULLER_SERVICE,

@@ -36,6 +36,8 @@ SCOPE_PUBLISH = "custom:problems:write"
 JUDGE_SERVICE = "judge"
 TUTOR_SERVICE = "tutor"
 CULLER_SERVICE = "idle-culler"
+#: the instructors' class dashboard (codetutor.insight); only instructors may open it
+DASHBOARD_SERVICE = "dashboard"
 #: the service holding CODETUTOR_ADMIN_TOKEN (automation: codetutor up, tests, scripts)
 ADMIN_SERVICE = "codetutor-admin"
 
@@ -61,7 +63,14 @@ SERVICE_ACCESS = [
 ]
 
 STUDENT_SCOPES = ["self", *SERVICE_ACCESS, SCOPE_SUBMIT]
-INSTRUCTOR_SCOPES = [*SERVICE_ACCESS, SCOPE_SUBMIT, SCOPE_READ_ALL, SCOPE_PUBLISH]
+DASHBOARD_ACCESS = f"access:services!service={DASHBOARD_SERVICE}"
+INSTRUCTOR_SCOPES = [
+    *SERVICE_ACCESS,
+    DASHBOARD_ACCESS,
+    SCOPE_SUBMIT,
+    SCOPE_READ_ALL,
+    SCOPE_PUBLISH,
+]
 
 #: what JupyterHub's own ``server`` role grants a single-user server
 SERVER_BASE_SCOPES = ["users:activity!user", "access:servers!server"]
@@ -113,4 +122,11 @@ def server_token_scopes() -> list[str]:
     JupyterHub grants the subset of these its owner holds: a student's server can
     submit and chat; an instructor's can also publish and read the class's work.
     """
-    return [*SERVER_BASE_SCOPES, *SERVICE_ACCESS, SCOPE_SUBMIT, SCOPE_READ_ALL, SCOPE_PUBLISH]
+    return [
+        *SERVER_BASE_SCOPES,
+        *SERVICE_ACCESS,
+        DASHBOARD_ACCESS,
+        SCOPE_SUBMIT,
+        SCOPE_READ_ALL,
+        SCOPE_PUBLISH,
+    ]

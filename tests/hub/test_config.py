@@ -48,6 +48,8 @@ def test_students_by_default_and_instructors_by_group() -> None:
     assert {roles.SCOPE_SUBMIT, "access:services!service=judge"} <= student
     assert "access:services!service=tutor" in student
     assert not {roles.SCOPE_READ_ALL, roles.SCOPE_PUBLISH} & student
+    # the class dashboard is for instructors (the Hub lists it in their Services menu only)
+    assert roles.DASHBOARD_ACCESS in instructor and roles.DASHBOARD_ACCESS not in student
     assert {roles.SCOPE_READ_ALL, roles.SCOPE_PUBLISH, roles.SCOPE_SUBMIT} <= instructor
     assert by_name["instructor"]["groups"] == [roles.INSTRUCTORS]
     assert by_name["idle-culler"]["services"] == [roles.CULLER_SERVICE]
@@ -79,8 +81,15 @@ def test_embedded_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert [s["name"] for s in hub.services] == [
         "judge",
         "tutor",
+        roles.DASHBOARD_SERVICE,
         "idle-culler",
         roles.ADMIN_SERVICE,
+    ]
+    dashboard = service(config, roles.DASHBOARD_SERVICE)
+    assert dashboard["display"] is True and dashboard["url"].startswith("http://127.0.0.1:")
+    assert dashboard["command"][-2:] == [
+        "dashboard",
+        f"--db-url=sqlite:///{tmp_path}/judge/judge.sqlite",
     ]
     judge = service(config, "judge")
     assert judge["url"] == "http://127.0.0.1:18124"
