@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Build Code Tutor's images from deploy/images/<name>/Dockerfile (context: the repository).
+#
+#   deploy/images/build.sh [NAME...]     # default: hub singleuser judge-worker judge-kernel llm
+#   deploy/images/build.sh --sizes       # print the size of each built image
+#
+# Tags: $CODETUTOR_IMAGE_PREFIX/<name>:$CODETUTOR_TAG (default codetutor/<name>:latest).
+# Works without an image registry: the Debian base comes from base-image.sh when it is
+# not there. Each image is labelled with a hash of its inputs (Dockerfile, files it
+# copies, base image); an image whose inputs did not change is not rebuilt, and a built
+# image is saved to $CODETUTOR_CACHE/images, from where a fresh machine (CI) loads it
+# instead of building. llm-cuda needs NVIDIA's CUDA images from a registry: it is only
+# built when named.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+CACHE="${CODETUTOR_CACHE:-/var/cache/codetutor}"
+PREFIX="${CODETUTOR_IMAGE_PREFIX:-codetutor}"
+TAG="${CODETUTOR_TAG:-latest}"
+DEFAULT_IMAGES=(hub singleuser judge-worker judge-kernel llm)
+
+log() { printf '\033[1m[images]\033[0m %s\n' "$*" >&2; }
+
+# The files an image's build reads besides its own folder.
+inputs_of() {
+    case "$1" in
+        judge-kernel) echo "deploy/images/constraints.txt" ;;
+        *) echo "deploy/images/constraints.txt pyproject.toml README.md jupyterhub_config.py codetutor judge hub tutor extensions" ;;
+    esac
+}
+
+input_hash() {
+    local name="$1" base_id
+    base_id="$(docker image inspect -f '{{.Id}}' debian:bookworm-slim 2>/dev/null || true)"
+    (
+        cd "$ROOT"
+        echo "$base_id"
+        # shellcheck disable=SC2046
+        find "deploy/images/$name" $(inputs_of "$name") -type f \
+            -not -path '*/__pycache__/*' -not -path '*/node_modules/*' -not -name '*.pyc' \
+            -print0 | sort -z | xargs -0 sha256sum
+        find deploy/images/ca-certificates -name '*.crt' -print0 | sort -z | xargs -0 -r sha256sum
+    ) | sha256sum | cut -c1-16
+}
+
+copy_build_host_cas() {
+    # A TLS-inspecting proxy between this machine and the package index: trust its CA
+    # in the build stages too (see deploy/images/ca-certificates/README.md).
+    local crt
+    for crt in /usr/local/share/ca-certificates/*.crt; do
+        [ -f "$crt" ] && cp -f "$crt" "$HERE/ca-certificates/"
+    done
+    return 0
+}
+
+build_one() {
+    local name="$1" ref="$PREFIX/$1:$TAG" key have tarball
+    key="$(input_hash "$name")"
+    have="$(docker image inspect -f '{{index .Config.Labels "codetutor.inputs"}}' "$ref" 2>/dev/null || true)"
+    if [ "$have" = "$key" ]; then
+        log "$ref is up to date"
+        return
+    fi
+    tarball="$CACHE/images/$name-$key.tar.gz"
+    if [ -s "$tarball" ]; then
+        log "loading $ref from $tarball"
+        gunzip -c "$tarball" | docker load -q >/dev/null
+        docker tag "codetutor-cache/$name:$key" "$ref"
+        return
+    fi
+    log "building $ref"
+    local started=$SECONDS
+    docker build -q -f "$HERE/$name/Dockerfile" --label "codetutor.inputs=$key" \
+        -t "$ref" -t "codetutor-cache/$name:$key" "$ROOT" >/dev/null
+    log "built $ref in $((SECONDS - started)) s; caching it in $tarball"
+    mkdir -p "$CACHE/images"
+    rm -f "$CACHE/images/$name"-*.tar.gz
+    docker save "codetutor-cache/$name:$key" | gzip -1 >"$tarball.partial"
+    mv "$tarball.partial" "$tarball"
+}
+
+sizes() {
+    local name
+    for name in "${DEFAULT_IMAGES[@]}" llm-cuda; do
+        docker image inspect -f "{{.Size}}" "$PREFIX/$name:$TAG" 2>/dev/null |
+            awk -v n="$PREFIX/$name:$TAG" '{printf "%-40s %6.0f MB\n", n, $1/1e6}'
+    done
+}
+
+if [ "${1:-}" = "--sizes" ]; then
+    sizes
+    exit 0
+fi
+
+"$HERE/base-image.sh"
+copy_build_host_cas
+images=("$@")
+[ ${#images[@]} -eq 0 ] && images=("${DEFAULT_IMAGES[@]}")
+for name in "${images[@]}"; do
+    [ -f "$HERE/$name/Dockerfile" ] || {
+        log "no such image: $name"
+        exit 2
+    }
+    build_one "$name"
+done
