@@ -316,8 +316,10 @@ async def test_runs_as_unprivileged_user_in_own_pid_namespace(judge: Judge) -> N
     assert public_actual(result) == "(True, True, True, True)"
 
 
-async def test_patched_builtins_cannot_turn_wrong_into_pass(judge: Judge) -> None:
-    code = (
+CHEATS: dict[str, tuple[Path, str, str]] = {
+    # Patched builtins change nothing the harness or the tests use.
+    "patched_builtins": (
+        DEDUPE,
         "import builtins\n"
         "builtins.list = lambda *a, **k: sorted(set(a[0])) if a else []\n"
         "builtins.sorted = lambda xs, **k: xs\n"
@@ -325,46 +327,43 @@ async def test_patched_builtins_cannot_turn_wrong_into_pass(judge: Judge) -> Non
         "builtins.repr = lambda x: 'ok'\n"
         "builtins.len = lambda x: 0\n"
         "builtins.print = lambda *a, **k: None\n"
-        "def dedupe(xs):\n"
-        "    return sorted(set(xs))\n"
-    )
-    result = await judge_code(judge, DEDUPE, code)
-    assert result.verdict.value == "wrong_answer"
-
-
-async def test_shadowed_names_cannot_change_what_tests_compute(judge: Judge) -> None:
+        "def dedupe(xs):\n    return sorted(set(xs))\n",
+        "wrong_answer",
+    ),
     # `list` and `range` defined by the student are invisible to the tests.
-    code = (
-        "def list(x=()):\n    return x\n"
-        "def range(*a):\n    return []\n"
-        "def dedupe(xs):\n    return []\n"
-    )
-    result = await judge_code(judge, DEDUPE, code)
-    assert result.verdict.value == "wrong_answer"
-
-
-async def test_patched_ipython_internals_cannot_hide_failures(judge: Judge) -> None:
-    code = (
+    "shadowed_names": (
+        DEDUPE,
+        "def list(x=()):\n    return x\ndef range(*a):\n    return []\ndef dedupe(xs):\n    return []\n",
+        "wrong_answer",
+    ),
+    # Patched IPython internals cannot hide a wrong answer ...
+    "patched_ipython_internals": (
+        COUNT,
         "ip = get_ipython()\n"
         "ip.showtraceback = lambda *a, **k: None\n"
         "ip.run_cell = lambda *a, **k: None\n"
         "ip.display_pub.publish = lambda *a, **k: None\n"
         "type(ip).run_cell_async = None\n"
-        "def count_vowels(s):\n    return 0\n"
-    )
-    result = await judge_code(judge, COUNT, code)
-    assert result.verdict.value == "wrong_answer"
-
-
-async def test_patched_ipython_cannot_hide_errors(judge: Judge) -> None:
-    code = (
+        "def count_vowels(s):\n    return 0\n",
+        "wrong_answer",
+    ),
+    # ... nor an error.
+    "patched_ipython_hides_errors": (
+        COUNT,
         "ip = get_ipython()\n"
         "ip.showtraceback = lambda *a, **k: None\n"
         "ip.showsyntaxerror = lambda *a, **k: None\n"
-        "def count_vowels(s):\n    raise ValueError('nope')\n"
-    )
-    result = await judge_code(judge, COUNT, code)
-    assert result.verdict.value == "runtime_error"
+        "def count_vowels(s):\n    raise ValueError('nope')\n",
+        "runtime_error",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+async def test_cheats_cannot_turn_failure_into_pass(name: str, judge: Judge) -> None:
+    problem, code, verdict = CHEATS[name]
+    result = await judge_code(judge, problem, code)
+    assert result.verdict.value == verdict
 
 
 async def test_timeout_in_one_case_does_not_sink_the_others(judge: Judge) -> None:
