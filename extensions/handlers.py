@@ -21,7 +21,8 @@ keeps its status and message; a service that is down is 502).
                                                (``status`` … then ``verdict``)
 ``WS   tutor/chat``                            tutor chat; ``ask`` may name a ``path`` to ground it
 ``POST review``                                ``{"path", "cell"?}`` or ``{"code", "problem"?}``
-``GET  recommendations``                       the judge's recommendations (501 until it has them)
+``GET  recommendations``                       the judge's next problems for this user, with
+                                               reasons in ko/en (``limit`` passed on)
 ``POST publish``                               instructors: ``{"path"}`` publish that problem
 =============================================  ====================================================
 """
@@ -287,14 +288,16 @@ class ReviewHandler(CodeTutorHandler):
 class RecommendationsHandler(CodeTutorHandler):
     """``GET /codetutor/api/recommendations``: next problems, from the judge service.
 
-    The judge service's ``api/recommendations`` endpoint answers them; while the
-    running judge has no such endpoint this answers 501 saying so.
+    The judge service's ``api/recommendations`` endpoint answers them (for the
+    owner of this server's token; ``limit`` passed on); a judge without that
+    endpoint gets 501 saying so.
     """
 
     @web.authenticated
     async def get(self) -> None:
+        query = {"limit": self.get_query_argument("limit", None)}
         try:
-            status, body = await self.judge.request("GET", "api/recommendations")
+            status, body = await self.judge.request("GET", "api/recommendations", query=query)
         except ServiceError as e:
             if e.status == 404 and "no such endpoint" in e.message:
                 raise ExtensionError(

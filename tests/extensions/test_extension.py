@@ -234,10 +234,19 @@ async def test_cookie_requests_need_the_xsrf_token(
     assert genuine.code == 400, genuine.body
 
 
-async def test_recommendations_say_which_service_is_missing(jp_fetch: Any) -> None:
+async def test_recommendations_come_from_the_judge(
+    jp_fetch: Any, jp_root_dir: Path, users: Users, as_user: Any
+) -> None:
+    await publish(jp_fetch, as_user, users, jp_root_dir)
     status, body = await call(jp_fetch, "recommendations")
-    assert status == 501
-    assert "judge service" in body["message"] and body["endpoint"] == "api/recommendations"
+    assert status == 200, body
+    assert body["user"] == "alice"
+    picks = [p["problem"] for p in body["recommendations"]]
+    assert (PROBLEM in picks) != (PROBLEM in body["solved"])
+    for pick in body["recommendations"]:
+        assert pick["reason"]["ko"] and pick["reason"]["en"]
+    status, body = await call(jp_fetch, "recommendations", params={"limit": "0"})
+    assert status == 400 and "limit" in body["message"]
 
 
 async def test_review_of_a_notebook(
