@@ -15,7 +15,7 @@ ratio to the direct single stream, and the median and p95 time to first token.
 
     python bench/llm.py                       # bundled model, CPU
     python bench/llm.py --gpu-layers -1       # every layer on the GPU
-    python bench/llm.py --engines batched --parallel 1 4 8 --tokens 64 --json-out results.json
+    python bench/llm.py --engines batched --parallel 4 8 --tokens 64 --rounds 5 --json-out r.json
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -32,6 +33,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 PROMPT = "Write a long story about a student who learns to program in Python. Once upon a time"
 
@@ -62,8 +64,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def bench_direct(model: str, tokens: int, gpu_layers: int, threads: int) -> Row:
-    """Single stream through llama-cpp-python, no service in between."""
+def load_direct(model: str, gpu_layers: int, threads: int) -> Any:
+    """The baseline: llama-cpp-python's ``Llama`` in this process, warmed up."""
     from llama_cpp import Llama
 
     llm = Llama(
@@ -75,9 +77,14 @@ def bench_direct(model: str, tokens: int, gpu_layers: int, threads: int) -> Row:
         seed=0,
         verbose=False,
     )
+    for _ in llm.create_completion(PROMPT, max_tokens=8, temperature=0.0, stream=True):
+        pass  # like the service's warm-up, it leaves the prompt in the KV cache
+    return llm
+
+
+def bench_direct(llm: Any, tokens: int) -> Row:
+    """One single stream through llama-cpp-python, no service in between."""
     kwargs = {"max_tokens": tokens, "temperature": 0.0, "stream": True, "seed": 0}
-    for _ in llm.create_completion(PROMPT, **{**kwargs, "max_tokens": 8}):
-        pass  # warm-up; like the service's warm-up, it leaves the prompt in the KV cache
     started = time.perf_counter()
     cpu_started = time.process_time()
     first = 0.0
@@ -89,7 +96,6 @@ def bench_direct(model: str, tokens: int, gpu_layers: int, threads: int) -> Row:
                 first = time.perf_counter()
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
-    llm.close()
     ttft = first - started
     return Row("direct llama-cpp-python", 1, 1, count, wall, count / wall, ttft, ttft, cpu)
 
@@ -249,28 +255,42 @@ def main() -> None:
         choices=sorted(ENGINES),
         help="slots: a llama.cpp context per sequence; batched: one context, one decode per step",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--json-out", default="", help="also write the rows as JSON here")
     args = parser.parse_args()
     model = args.model or default_model()
     threads = os.cpu_count() or 1
 
-    rows = [bench_direct(model, args.tokens, args.gpu_layers, threads)]
-    baseline = rows[0].tokens_per_s
-    for engine in args.engines:
-        for parallel in args.parallel:
-            if engine == "batched" and parallel == 1 and "slots" in args.engines:
-                continue  # the same as slots x1
-            process, url = start_service(model, engine, parallel, args.gpu_layers)
-            try:
-                for streams in args.streams:
-                    rows.append(
-                        asyncio.run(
-                            bench_service(url, process.pid, engine, parallel, streams, args.tokens)
-                        )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    llm = load_direct(model, args.gpu_layers, threads)
+    services: dict[str, tuple[subprocess.Popen[bytes], str, int]] = {}
+    results: dict[tuple[str, int], list[Row]] = {}
+    try:
+        for engine in args.engines:
+            for parallel in args.parallel:
+                if engine == "batched" and parallel == 1 and "slots" in args.engines:
+                    continue  # the same as slots x1
+                process, url = start_service(model, engine, parallel, args.gpu_layers)
+                services[f"{engine} x{parallel}"] = (process, url, parallel)
+        # Rounds interleave every configuration, so that a shared machine's changing
+        # load falls on all of them alike; each row is the median round.
+        for _ in range(args.rounds):
+            results.setdefault(("direct", 1), []).append(bench_direct(llm, args.tokens))
+            for streams in args.streams:
+                for label, (process, url, parallel) in services.items():
+                    engine = label.split()[0]
+                    row = asyncio.run(
+                        bench_service(url, process.pid, engine, parallel, streams, args.tokens)
                     )
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
+                    results.setdefault((label, streams), []).append(row)
+    finally:
+        for process, _, _ in services.values():
+            process.terminate()
+        for process, _, _ in services.values():
+            process.wait(timeout=30)
+        llm.close()
+    rows = [sorted(runs, key=lambda r: r.tokens_per_s)[len(runs) // 2] for runs in results.values()]
+    baseline = rows[0].tokens_per_s
     for row in rows:
         row.ratio = row.tokens_per_s / baseline if baseline else 0.0
     base_cpu = rows[0].tokens_per_cpu_s or 1.0
@@ -290,7 +310,10 @@ def main() -> None:
             f"{row.ratio:>7.2f}{row.ttft_p50_s:>9.2f}s{row.ttft_p95_s:>9.2f}s"
             f"{row.tokens_per_cpu_s:>11.1f}{row.tokens_per_cpu_s / base_cpu:>10.2f}"
         )
-    print("ratio: aggregate tokens/s over the direct single stream (same run, same model).")
+    print(
+        f"median of {args.rounds} interleaved rounds; ratio: aggregate tokens/s over the"
+        " direct single stream (same run, same model)."
+    )
     print(
         "tok/cpu-s: tokens per CPU-second used by the generating process; unlike wall-clock"
         " figures it does not depend on what else the machine runs. cpu ratio: over direct."
