@@ -40,6 +40,7 @@ class Identity:
 
     name: str
     kind: str  # "user" (a student or instructor) | "service" | "local" | "api-key"
+    groups: tuple[str, ...] = ()
 
     @property
     def acts_for_others(self) -> bool:
@@ -139,4 +140,8 @@ class ServiceAuth(LoggingConfigurable):
         scopes = hub_auth.access_scopes
         if scopes and not hub_auth.check_scopes(scopes, model):
             raise web.HTTPError(403, reason="missing the scope to use this service")
-        return Identity(name=model["name"], kind=model.get("kind", "user"))
+        return Identity(
+            name=model["name"],
+            kind=model.get("kind", "user"),
+            groups=tuple(str(g) for g in model.get("groups") or ()),
+        )

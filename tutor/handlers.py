@@ -36,6 +36,7 @@ def _chat_arguments(handler: APIHandler, body: dict[str, Any]) -> dict[str, Any]
         "verdict": verdict if isinstance(verdict, dict) else None,
         "lang": lang if isinstance(lang, str) else None,
         "attempts": attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 0,
+        "groups": handler.groups_of(body.get("groups")),
     }
 
 
@@ -93,6 +94,7 @@ class ReviewHandler(TutorHandler):
                 code=code if isinstance(code, str) else "",
                 problem_id=problem_id if isinstance(problem_id, str) else None,
                 lang=lang if isinstance(lang, str) else None,
+                groups=self.groups_of(body.get("groups")),
             )
         except TutorError as e:
             self.send_domain_error(e)

@@ -57,6 +57,17 @@ class APIHandler(web.RequestHandler):
             return named.strip()[:128]
         return self.identity.name
 
+    def groups_of(self, named: object) -> list[str]:
+        """The classes (Hub groups) of the user a request is charged to.
+
+        A Hub user's own groups; a service may state the groups of the user it acts for.
+        """
+        if not self.identity.acts_for_others:
+            return list(self.identity.groups)
+        if isinstance(named, list) and all(isinstance(g, str) for g in named):
+            return [g[:128] for g in named[:32]]
+        return []
+
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")

@@ -373,3 +373,16 @@ async def test_tutor_serve_command_against_the_llm_service(llm_url: str) -> None
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_daily_quota_per_class(start_service: Any) -> None:
+    config = tutor_config(scripted_config(token_delay=0))
+    config.DailyQuota.daily_limit = 1
+    config.DailyQuota.class_limits = {"cs101": 3}
+    running = await start_service(TutorService, config)
+    url = running.url + "/api/tutor/hint"
+    plain = {"problem_id": "dedupe", "user": "erin"}
+    assert (await post(url, plain)).code == 200
+    assert (await post(url, plain)).code == 429
+    in_class = {"problem_id": "dedupe", "user": "frank", "groups": ["cs101"]}
+    assert [(await post(url, in_class)).code for _ in range(4)] == [200, 200, 200, 429]
