@@ -71,7 +71,9 @@ export interface IRecommendation {
   title?: string | { [lang: string]: string };
   difficulty?: number;
   tags?: string[];
-  reason: string;
+  /** Why: one text, or `{"ko": …, "en": …}`. */
+  reason: string | { [lang: string]: string };
+  predicted_success?: number;
 }
 
 /** The verdicts, in the order the spec lists them. */

@@ -146,7 +146,7 @@ export class ProblemsPanel extends Widget {
           },
           title
         ),
-        h('div', { class: 'jp-codetutor-reason' }, rec.reason)
+        h('div', { class: 'jp-codetutor-reason' }, localized(rec.reason, lang))
       );
       item.querySelector('button')!.addEventListener('click', () => void this.open(rec.problem));
       this._recommended.append(item);

@@ -49,8 +49,33 @@ export class VerdictCard extends Widget {
     close.addEventListener('click', () => this.hide());
     this._body = h('div', { class: 'jp-codetutor-cardBody', 'aria-live': 'polite' });
     this._history = h('details', { class: 'jp-codetutor-history' });
-    this.node.append(close, this._body, this._history);
+    this._history.addEventListener('toggle', () => this.fitContent());
+    this._inner = h('div', { class: 'jp-codetutor-cardInner' }, close, this._body, this._history);
+    this.node.append(this._inner);
     this.hide();
+  }
+
+  /**
+   * Size the card to its content (at most 40% of the window): the notebook
+   * panel lays its header out with Lumino's BoxLayout, which reads min-height.
+   */
+  fitContent(): void {
+    if (this.isHidden || !this.isAttached) {
+      return;
+    }
+    const natural = this._inner.offsetHeight + 12;
+    const height = Math.min(natural, Math.round(window.innerHeight * 0.4));
+    this.node.style.minHeight = `${height}px`;
+    this.node.style.maxHeight = `${height}px`;
+    this.parent?.fit();
+  }
+
+  protected onAfterShow(): void {
+    this.fitContent();
+  }
+
+  protected onAfterAttach(): void {
+    this.fitContent();
   }
 
   /** The stage shown now (for tests and the toolbar). */
@@ -77,6 +102,7 @@ export class VerdictCard extends Widget {
         h('span', { class: 'jp-codetutor-cardMessage' }, message)
       )
     );
+    this.fitContent();
   }
 
   /** Show a submission in whatever stage it is. */
@@ -127,6 +153,7 @@ export class VerdictCard extends Widget {
       body.push(h('div', { class: 'jp-codetutor-errorWhere' }, link));
     }
     this._body.replaceChildren(...body);
+    this.fitContent();
   }
 
   /** Fill the history list with the problem's submissions (newest first). */
@@ -161,6 +188,7 @@ export class VerdictCard extends Widget {
       list.append(item);
     }
     this._history.append(list);
+    this.fitContent();
   }
 
   private renderStage(text: string, stage: string): void {
@@ -193,6 +221,7 @@ export class VerdictCard extends Widget {
       ),
       h('ol', { class: 'jp-codetutor-steps', 'aria-label': trans.__('Progress') }, ...steps)
     );
+    this.fitContent();
   }
 
   private renderResult(sub: ISubmission, result: IJudgeResult): void {
@@ -248,6 +277,7 @@ export class VerdictCard extends Widget {
       body.push(this.casesTable(result.cases));
     }
     this._body.replaceChildren(...body);
+    this.fitContent();
   }
 
   private casesTable(cases: ICaseResult[]): HTMLTableElement {
@@ -296,6 +326,7 @@ export class VerdictCard extends Widget {
   }
 
   private _stage: Stage | null = null;
+  private _inner: HTMLDivElement;
   private _body: HTMLDivElement;
   private _history: HTMLDetailsElement;
 }

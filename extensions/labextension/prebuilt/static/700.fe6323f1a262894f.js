@@ -1,4 +1,4 @@
-"use strict";(self.rspackChunk_codetutor_labextension=self.rspackChunk_codetutor_labextension||[]).push([[700],{646(o,r,t){var e=t(601),a=t.n(e),n=t(314),p=(t.n(n))()(a());p.push([o.id,`/* Code Tutor in JupyterLab: only JupyterLab's CSS variables, so light and dark themes fit. */
+"use strict";(self.rspackChunk_codetutor_labextension=self.rspackChunk_codetutor_labextension||[]).push([[700],{646(o,r,t){var e=t(601),n=t.n(e),a=t(314),p=(t.n(a))()(n());p.push([o.id,`/* Code Tutor in JupyterLab: only JupyterLab's CSS variables, so light and dark themes fit. */
 
 .jp-codetutor-problems,
 .jp-codetutor-tutor {
@@ -42,12 +42,15 @@
 }
 
 .jp-codetutor-search {
-  flex: 1 1 auto;
+  flex: 1 1 60%;
+  width: auto;
   min-width: 0;
 }
 
 .jp-codetutor-tag {
-  flex: 0 1 40%;
+  flex: 0 1 auto;
+  width: auto;
+  max-width: 40%;
   min-width: 0;
 }
 
@@ -170,10 +173,17 @@
   font-size: var(--jp-ui-font-size0);
 }
 
-/* The verdict card, above the notebook's cells. */
+/* The verdict card, above the notebook's cells (sized by VerdictCard.fitContent). */
 .jp-codetutor-card {
+  box-sizing: border-box;
+  padding: 6px 8px;
+  overflow-y: auto;
+  background: var(--jp-layout-color0);
+  border-bottom: var(--jp-border-width) solid var(--jp-border-color2);
+}
+
+.jp-codetutor-cardInner {
   position: relative;
-  margin: 6px 8px;
   padding: 8px 32px 8px 12px;
   border: var(--jp-border-width) solid var(--jp-border-color1);
   border-radius: var(--jp-border-radius);
@@ -181,8 +191,6 @@
   color: var(--jp-ui-font-color1);
   font-family: var(--jp-ui-font-family);
   font-size: var(--jp-ui-font-size1);
-  max-height: 40vh;
-  overflow-y: auto;
 }
 
 .jp-codetutor-close {
@@ -420,4 +428,10 @@
   color: var(--jp-ui-font-color2);
   font-size: var(--jp-ui-font-size0);
 }
-`,""]),t.d(r,{},{A:p})},314(o){o.exports=function(o){var r=[];return r.toString=function(){return this.map(function(r){var t="",e=void 0!==r[5];return r[4]&&(t+="@supports (".concat(r[4],") {")),r[2]&&(t+="@media ".concat(r[2]," {")),e&&(t+="@layer".concat(r[5].length>0?" ".concat(r[5]):""," {")),t+=o(r),e&&(t+="}"),r[2]&&(t+="}"),r[4]&&(t+="}"),t}).join("")},r.i=function(o,t,e,a,n){"string"==typeof o&&(o=[[null,o,void 0]]);var p={};if(e)for(var i=0;i<this.length;i++){var c=this[i][0];null!=c&&(p[c]=!0)}for(var d=0;d<o.length;d++){var l=[].concat(o[d]);e&&p[l[0]]||(void 0!==n&&(void 0===l[5]||(l[1]="@layer".concat(l[5].length>0?" ".concat(l[5]):""," {").concat(l[1],"}")),l[5]=n),t&&(l[2]&&(l[1]="@media ".concat(l[2]," {").concat(l[1],"}")),l[2]=t),a&&(l[4]?(l[1]="@supports (".concat(l[4],") {").concat(l[1],"}"),l[4]=a):l[4]="".concat(a)),r.push(l))}},r}},601(o){o.exports=function(o){return o[1]}},72(o){var r=[];function t(o){for(var t=-1,e=0;e<r.length;e++)if(r[e].identifier===o){t=e;break}return t}function e(o,e){for(var a={},n=[],p=0;p<o.length;p++){var i=o[p],c=e.base?i[0]+e.base:i[0],d=a[c]||0,l="".concat(c," ").concat(d);a[c]=d+1;var u=t(l),s={css:i[1],media:i[2],sourceMap:i[3],supports:i[4],layer:i[5]};if(-1!==u)r[u].references++,r[u].updater(s);else{var f=function(o,r){var t=r.domAPI(r);return t.update(o),function(r){r?(r.css!==o.css||r.media!==o.media||r.sourceMap!==o.sourceMap||r.supports!==o.supports||r.layer!==o.layer)&&t.update(o=r):t.remove()}}(s,e);e.byIndex=p,r.splice(p,0,{identifier:l,updater:f,references:1})}n.push(l)}return n}o.exports=function(o,a){var n=e(o=o||[],a=a||{});return function(o){o=o||[];for(var p=0;p<n.length;p++){var i=t(n[p]);r[i].references--}for(var c=e(o,a),d=0;d<n.length;d++){var l=t(n[d]);0===r[l].references&&(r[l].updater(),r.splice(l,1))}n=c}}},659(o){var r={};o.exports=function(o,t){var e=function(o){if(void 0===r[o]){var t=document.querySelector(o);if(window.HTMLIFrameElement&&t instanceof window.HTMLIFrameElement)try{t=t.contentDocument.head}catch(o){t=null}r[o]=t}return r[o]}(o);if(!e)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");e.appendChild(t)}},540(o){o.exports=function(o){var r=document.createElement("style");return o.setAttributes(r,o.attributes),o.insert(r,o.options),r}},56(o,r,t){o.exports=function(o){var r=t.nc;r&&o.setAttribute("nonce",r)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var r=o.insertStyleElement(o);return{update:function(t){var e,a,n;e="",t.supports&&(e+="@supports (".concat(t.supports,") {")),t.media&&(e+="@media ".concat(t.media," {")),(a=void 0!==t.layer)&&(e+="@layer".concat(t.layer.length>0?" ".concat(t.layer):""," {")),e+=t.css,a&&(e+="}"),t.media&&(e+="}"),t.supports&&(e+="}"),(n=t.sourceMap)&&"u">typeof btoa&&(e+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(n))))," */")),o.styleTagTransform(e,r,o.options)},remove:function(){var o;null===(o=r).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,r){if(r.styleSheet)r.styleSheet.cssText=o;else{for(;r.firstChild;)r.removeChild(r.firstChild);r.appendChild(document.createTextNode(o))}}},959(o,r,t){var e=t(72),a=t.n(e),n=t(825),p=t.n(n),i=t(659),c=t.n(i),d=t(56),l=t.n(d),u=t(540),s=t.n(u),f=t(113),j=t.n(f),v=t(646),x={};x.styleTagTransform=j(),x.setAttributes=l(),x.insert=c().bind(null,"head"),x.domAPI=p(),x.insertStyleElement=s(),a()(v.A,x),v.A&&v.A.locals&&v.A.locals}}]);
+
+.jp-codetutor-submitButton .jp-ToolbarButtonComponent-label,
+.jp-codetutor-publishButton .jp-ToolbarButtonComponent-label {
+  font-weight: 600;
+  color: var(--jp-brand-color1);
+}
+`,""]),t.d(r,{},{A:p})},314(o){o.exports=function(o){var r=[];return r.toString=function(){return this.map(function(r){var t="",e=void 0!==r[5];return r[4]&&(t+="@supports (".concat(r[4],") {")),r[2]&&(t+="@media ".concat(r[2]," {")),e&&(t+="@layer".concat(r[5].length>0?" ".concat(r[5]):""," {")),t+=o(r),e&&(t+="}"),r[2]&&(t+="}"),r[4]&&(t+="}"),t}).join("")},r.i=function(o,t,e,n,a){"string"==typeof o&&(o=[[null,o,void 0]]);var p={};if(e)for(var i=0;i<this.length;i++){var c=this[i][0];null!=c&&(p[c]=!0)}for(var d=0;d<o.length;d++){var l=[].concat(o[d]);e&&p[l[0]]||(void 0!==a&&(void 0===l[5]||(l[1]="@layer".concat(l[5].length>0?" ".concat(l[5]):""," {").concat(l[1],"}")),l[5]=a),t&&(l[2]&&(l[1]="@media ".concat(l[2]," {").concat(l[1],"}")),l[2]=t),n&&(l[4]?(l[1]="@supports (".concat(l[4],") {").concat(l[1],"}"),l[4]=n):l[4]="".concat(n)),r.push(l))}},r}},601(o){o.exports=function(o){return o[1]}},72(o){var r=[];function t(o){for(var t=-1,e=0;e<r.length;e++)if(r[e].identifier===o){t=e;break}return t}function e(o,e){for(var n={},a=[],p=0;p<o.length;p++){var i=o[p],c=e.base?i[0]+e.base:i[0],d=n[c]||0,l="".concat(c," ").concat(d);n[c]=d+1;var u=t(l),s={css:i[1],media:i[2],sourceMap:i[3],supports:i[4],layer:i[5]};if(-1!==u)r[u].references++,r[u].updater(s);else{var f=function(o,r){var t=r.domAPI(r);return t.update(o),function(r){r?(r.css!==o.css||r.media!==o.media||r.sourceMap!==o.sourceMap||r.supports!==o.supports||r.layer!==o.layer)&&t.update(o=r):t.remove()}}(s,e);e.byIndex=p,r.splice(p,0,{identifier:l,updater:f,references:1})}a.push(l)}return a}o.exports=function(o,n){var a=e(o=o||[],n=n||{});return function(o){o=o||[];for(var p=0;p<a.length;p++){var i=t(a[p]);r[i].references--}for(var c=e(o,n),d=0;d<a.length;d++){var l=t(a[d]);0===r[l].references&&(r[l].updater(),r.splice(l,1))}a=c}}},659(o){var r={};o.exports=function(o,t){var e=function(o){if(void 0===r[o]){var t=document.querySelector(o);if(window.HTMLIFrameElement&&t instanceof window.HTMLIFrameElement)try{t=t.contentDocument.head}catch(o){t=null}r[o]=t}return r[o]}(o);if(!e)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");e.appendChild(t)}},540(o){o.exports=function(o){var r=document.createElement("style");return o.setAttributes(r,o.attributes),o.insert(r,o.options),r}},56(o,r,t){o.exports=function(o){var r=t.nc;r&&o.setAttribute("nonce",r)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var r=o.insertStyleElement(o);return{update:function(t){var e,n,a;e="",t.supports&&(e+="@supports (".concat(t.supports,") {")),t.media&&(e+="@media ".concat(t.media," {")),(n=void 0!==t.layer)&&(e+="@layer".concat(t.layer.length>0?" ".concat(t.layer):""," {")),e+=t.css,n&&(e+="}"),t.media&&(e+="}"),t.supports&&(e+="}"),(a=t.sourceMap)&&"u">typeof btoa&&(e+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(a))))," */")),o.styleTagTransform(e,r,o.options)},remove:function(){var o;null===(o=r).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,r){if(r.styleSheet)r.styleSheet.cssText=o;else{for(;r.firstChild;)r.removeChild(r.firstChild);r.appendChild(document.createTextNode(o))}}},959(o,r,t){var e=t(72),n=t.n(e),a=t(825),p=t.n(a),i=t(659),c=t.n(i),d=t(56),l=t.n(d),u=t(540),s=t.n(u),f=t(113),j=t.n(f),v=t(646),b={};b.styleTagTransform=j(),b.setAttributes=l(),b.insert=c().bind(null,"head"),b.domAPI=p(),b.insertStyleElement=s(),n()(v.A,b),v.A&&v.A.locals&&v.A.locals}}]);
