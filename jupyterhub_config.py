@@ -60,6 +60,12 @@ c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.remove = True
 c.DockerSpawner.notebook_dir = "/home/jovyan/work"
 c.DockerSpawner.volumes = {"codetutor-user-{username}": "/home/jovyan/work"}
+# A student's container: no capabilities, no privilege gain, bounded processes.
+c.DockerSpawner.extra_host_config = {
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges"],
+    "pids_limit": 1024,
+}
 
 # -- the judge, the tutor and the idle culler as Hub-managed services ---------
 c.JupyterHub.services = settings.services()
