@@ -38,6 +38,7 @@ from traitlets import Bool, Float, Integer, Unicode, default
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.hub import roles
 from codetutor.hub.config import find_proxy, repository_root
+from codetutor.insight.demo import seed_demo_submissions
 
 DEMO_ACCOUNTS = {"student": roles.STUDENTS, "instructor": roles.INSTRUCTORS}
 
@@ -297,6 +298,7 @@ class UpApp(CodeTutorBaseApp):
         lines += [
             f"  (passwords are kept in {accounts_file})",
             "  New users sign up at /hub/signup; the admin approves them at /hub/authorize.",
+            f"  Instructors: the class dashboard is at {url}services/dashboard/",
             "  Press Ctrl-C to stop everything.",
             "",
         ]
@@ -345,6 +347,13 @@ class UpApp(CodeTutorBaseApp):
                 print(f"  Published {published} demo problems.", flush=True)
                 for failure in failures:
                     self.log.warning("could not publish %s", failure)
+                if published and not self._stopping:
+                    # a history for recommendations, the class dashboard and the gradebook
+                    try:
+                        seeded = seed_demo_submissions(api, Path(self.problems_dir))
+                        print(f"  Submitted {seeded} demo submissions of classmates.", flush=True)
+                    except (urllib.error.URLError, OSError, ValueError) as e:
+                        self.log.warning("could not submit the demo submissions: %s", e)
             while not self._stopping and hub.poll() is None:
                 self._remember_tree(hub.pid, tree)
                 time.sleep(1.0)

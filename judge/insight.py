@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from traitlets import Float, Int, validate
+from traitlets import Float, Int, TraitError, validate
 from traitlets.config import LoggingConfigurable
 
 from .models import Problem, Submission, SubmissionStatus, User, utcnow
@@ -244,9 +244,14 @@ class EloModel:
             + self.retry_gain * retries
         )
 
-    def mastery(self, user: str, tag: str) -> float:
-        """Chance (0..1) that ``user`` solves a typical (difficulty 3) problem tagged ``tag``."""
-        return sigmoid(self.skill(user, [tag]))
+    def mastery(self, user: str, tag: str, tries: int = 3) -> float:
+        """Chance (0..1) that ``user`` solves a typical (difficulty 3) problem tagged ``tag``
+        within ``tries`` submissions (each failure adds the retry gain)."""
+        skill = self.skill(user, [tag])
+        unsolved = 1.0
+        for attempt in range(tries):
+            unsolved *= 1.0 - sigmoid(skill + self.retry_gain * attempt)
+        return 1.0 - unsolved
 
     def _k(self, n: int, k: float) -> float:
         return k / (1.0 + self.k_decay * n)
@@ -509,15 +514,20 @@ class Recommender(LoggingConfigurable):
     weak_mastery = Float(0.5, help="A tried tag with mastery below this is weak (0..1).").tag(
         config=True
     )
+    weak_margin = Float(
+        0.1,
+        help="A tried tag with mastery this far below the student's mean over tried tags "
+        "is weak too (one's weakest topics, however strong the student).",
+    ).tag(config=True)
     same_tag_penalty = Float(
         0.35, help="Score taken from a candidate per already chosen problem sharing a tag."
     ).tag(config=True)
 
-    @validate("target_low", "target_high", "weak_mastery")
+    @validate("target_low", "target_high", "weak_mastery", "weak_margin")
     def _probability(self, proposal: Any) -> float:
         value = float(proposal["value"])
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{proposal['trait'].name} must be between 0 and 1")
+            raise TraitError(f"{proposal['trait'].name} must be between 0 and 1")
         return value
 
     def band_fit(self, p: float) -> float:
@@ -534,8 +544,13 @@ class Recommender(LoggingConfigurable):
         tag_records = insight.tags[user]
         tried = {t for t, r in tag_records.items() if r.attempts}
         masteries = {t: model.mastery(user, t) for t in tried}
+        mean = sum(masteries.values()) / len(masteries) if masteries else 0.0
         weak = sorted(
-            (t for t, m in masteries.items() if m < self.weak_mastery),
+            (
+                t
+                for t, m in masteries.items()
+                if m < self.weak_mastery or (len(masteries) > 1 and m < mean - self.weak_margin)
+            ),
             key=lambda t: masteries[t],
         )[:3]
         review_after = timedelta(days=self.review_after_days)
