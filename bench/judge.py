@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from codetutor.judge.judge import Judge
 from codetutor.judge.pool import SandboxPool
@@ -34,7 +35,7 @@ from codetutor.judge.publish import Publisher
 from codetutor.judge.submission import Submission
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "tests" / "files" / "examples"
 # Submissions that finish normally: unsandboxed, the limit-breaking ones would
 # hang or exhaust the baseline's machine, which is the point of the sandbox.
 BATCH = [
@@ -139,6 +140,18 @@ async def main() -> None:
     )
     parser.add_argument("--examples", type=Path, default=EXAMPLES)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    parser.add_argument(
+        "--provisioner",
+        default="",
+        help="comma-separated sandbox backends to compare (codetutor-zygote, codetutor-bubblewrap, "
+        "codetutor-docker); default: the judge's default. Each also gets a cold row: no pool, "
+        "a fresh sandbox per submission.",
+    )
+    parser.add_argument(
+        "--docker-image",
+        default="codetutor/judge-kernel:latest",
+        help="judge-kernel image for codetutor-docker (deploy/images/build.sh judge-kernel)",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
 
@@ -159,15 +172,69 @@ async def main() -> None:
     baseline = row("baseline: nbclient, fresh kernel (c=1)", latencies, wall)
     rows.append(baseline)
 
-    judge = Judge()
+    for provisioner in args.provisioner.split(",") if args.provisioner else [""]:
+        rows += await judge_rows(provisioner, args, items, problems, levels)
+
+    print(
+        f"{'path':60} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'subs/s':>8} {'p50 vs base':>12} {'subs/s vs base':>15}"
+    )
+    for r in rows:
+        print(
+            f"{r['path']:60} {r['n']:>4} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['per_s']:>8.2f} "
+            f"{float(baseline['p50_ms']) / float(r['p50_ms']):>11.2f}x {float(r['per_s']) / float(baseline['per_s']):>14.2f}x"
+        )
+    if args.json:
+        print(json.dumps(rows))
+
+
+def judge_config(provisioner: str, docker_image: str, pool_size: int | None = None) -> Config:
+    c = Config()
+    if provisioner:
+        c.JudgeKernelSpecManager.provisioner_name = provisioner
+    c.DockerProvisioner.image = docker_image
+    if pool_size is not None:
+        c.SandboxPool.size = pool_size
+    return c
+
+
+async def judge_rows(
+    provisioner: str,
+    args: argparse.Namespace,
+    items: list[tuple[str, Path, Path]],
+    problems: dict[Path, Problem],
+    levels: list[int],
+) -> list[dict[str, float | str]]:
+    """The judge's rows with one sandbox backend (``""``: the default)."""
+    rows = []
+    label = f"[{provisioner}] " if provisioner else ""
+    trivial = Submission.from_source("def probe():\n    return 'ok'")
+    # Cold: no pool, so each submission waits for its sandbox to start.
+    cold = Judge(config=judge_config(provisioner, args.docker_image, pool_size=0))
+    try:
+        trivial_problem = await publish_one(ROOT / "tests" / "files" / "probe.ipynb")
+        latencies = []
+        started = time.perf_counter()
+        for _ in range(args.rounds * 2):
+            t0 = time.perf_counter()
+            result = await cold.judge(trivial_problem, trivial)
+            latencies.append(time.perf_counter() - t0)
+            assert result.verdict.value == "accepted", result.to_dict()
+        rows.append(
+            row(
+                f"{label}judge, trivial, cold sandbox (c=1)",
+                latencies,
+                time.perf_counter() - started,
+            )
+        )
+    finally:
+        await cold.close()
+    judge = Judge(config=judge_config(provisioner, args.docker_image))
     try:
         pool = judge.provider
         if isinstance(pool, SandboxPool):
             await pool.prefill()
         # Time to verdict of a trivial accepted submission with a warm pool: each
         # submission is made once the pool has refilled (students rarely submit in lockstep).
-        trivial_problem = await publish_one(ROOT / "tests" / "files" / "probe.ipynb")
-        trivial = Submission.from_source("def probe():\n    return 'ok'")
         latencies = []
         started = time.perf_counter()
         for _ in range(args.rounds * 8):
@@ -179,7 +246,7 @@ async def main() -> None:
             assert result.verdict.value == "accepted", result.to_dict()
         rows.append(
             row(
-                "codetutor judge, trivial, warm pool (c=1)",
+                f"{label}judge, trivial, warm pool (c=1)",
                 latencies,
                 time.perf_counter() - started,
             )
@@ -192,20 +259,10 @@ async def main() -> None:
                     submission = Submission.from_path(submission_path)
                     jobs.append(lambda p=problem, s=submission: judge.judge(p, s))
             latencies, wall = await measure(jobs, level)
-            rows.append(row(f"codetutor judge, example batch (c={level})", latencies, wall))
+            rows.append(row(f"{label}judge, example batch (c={level})", latencies, wall))
     finally:
         await judge.close()
-
-    print(
-        f"{'path':46} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'subs/s':>8} {'p50 vs base':>12} {'subs/s vs base':>15}"
-    )
-    for r in rows:
-        print(
-            f"{r['path']:46} {r['n']:>4} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['per_s']:>8.2f} "
-            f"{float(baseline['p50_ms']) / float(r['p50_ms']):>11.2f}x {float(r['per_s']) / float(baseline['per_s']):>14.2f}x"
-        )
-    if args.json:
-        print(json.dumps(rows))
+    return rows
 
 
 if __name__ == "__main__":

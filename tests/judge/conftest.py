@@ -18,8 +18,8 @@ from codetutor.judge.submission import Submission
 from codetutor.judge.verdict import JudgeResult
 
 FILES = Path(__file__).resolve().parents[1] / "files"
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-EXAMPLES = SHARED / "examples"
+# A copy of ../shared/examples (the problems and submissions with known verdicts).
+EXAMPLES = FILES / "examples"
 # Sandboxes of this test process get their own uids and runtime directory, so the
 # host-state checks below see only what these tests started (other judges may run).
 FIRST_UID = 440000 + (os.getpid() % 500) * 64

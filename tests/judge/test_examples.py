@@ -1,4 +1,4 @@
-"""Every example of ../shared/examples gets its expected verdict from `codetutor judge`."""
+"""Every example of ../shared/examples (copied into tests/files/examples) gets its expected verdict from `codetutor judge`."""
 
 from __future__ import annotations
 

@@ -93,7 +93,12 @@ def test_a_worker_killed_mid_judgement_is_replaced_and_its_submission_judged_onc
     if backend.endswith("+redis"):
         redis_url = request.getfixturevalue("redis_server").url
     service = ServiceProcess(
-        hub=hub, db_url=db_url, workdir=tmp_path, workers=2, redis_url=redis_url
+        hub=hub,
+        db_url=db_url,
+        workdir=tmp_path,
+        workers=2,
+        redis_url=redis_url,
+        config="c.Queue.visibility_timeout_s = 4\n",  # the dead worker's lease expires soon
     )
     service.start()
     try:
@@ -105,7 +110,9 @@ def test_a_worker_killed_mid_judgement_is_replaced_and_its_submission_judged_onc
         os.kill(pid, signal.SIGKILL)
         subs = assert_judged_exactly_once(service, 1 + len(others))
         by_id = {s["id"]: s for s in subs}
-        assert by_id[victim]["attempts"] == 2 and by_id[victim]["verdict"] == "accepted"
+        # taken again after the lease expired (more than twice only if a loaded
+        # machine stalled the next worker past its lease too)
+        assert by_id[victim]["attempts"] >= 2 and by_id[victim]["verdict"] == "accepted"
         assert by_id[victim]["lease_owner"] != row["lease_owner"]
         assert [by_id[i]["verdict"] for i in others] == ["accepted", "wrong_answer", "accepted"]
         assert f"(pid {pid}) exited with -9; restarting" in service.log()
