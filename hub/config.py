@@ -209,6 +209,19 @@ class HubSettings(LoggingConfigurable):
     def _default_admin_token(self) -> str:
         return _env("CODETUTOR_ADMIN_TOKEN")
 
+    metrics_token = Unicode(
+        help="A token for Prometheus to read /hub/metrics with (a Hub service 'prometheus' "
+        "with the read:metrics scope). Env: CODETUTOR_METRICS_TOKEN, or the file named by "
+        "CODETUTOR_METRICS_TOKEN_FILE; empty: none."
+    ).tag(config=True)
+
+    @default("metrics_token")
+    def _default_metrics_token(self) -> str:
+        path = _env("CODETUTOR_METRICS_TOKEN_FILE")
+        if path and Path(path).is_file():
+            return Path(path).read_text().strip()
+        return _env("CODETUTOR_METRICS_TOKEN")
+
     accounts_file = Unicode(
         help="Accounts NativeAuthenticator creates at start (written by codetutor up). "
         "Env: CODETUTOR_ACCOUNTS_FILE."
@@ -328,7 +341,7 @@ class HubSettings(LoggingConfigurable):
         return f"http://{self.services_host}:{self.tutor_port}/services/{roles.TUTOR_SERVICE}/"
 
     def services(self) -> list[dict[str, Any]]:
-        """``c.JupyterHub.services``: judge, tutor, idle culler (and the admin token)."""
+        """``c.JupyterHub.services``: judge, tutor, idle culler (and the admin and metrics tokens)."""
         python = sys.executable
         judge = [
             python,
@@ -398,11 +411,15 @@ class HubSettings(LoggingConfigurable):
         ]
         if self.admin_token:
             services.append({"name": roles.ADMIN_SERVICE, "api_token": self.admin_token})
+        if self.metrics_token:
+            services.append({"name": roles.METRICS_SERVICE, "api_token": self.metrics_token})
         return services
 
     def load_roles(self) -> list[dict[str, Any]]:
-        """``c.JupyterHub.load_roles``: :func:`roles.load_roles`, plus the admin token's."""
-        return roles.load_roles(admin_service=bool(self.admin_token))
+        """``c.JupyterHub.load_roles``: :func:`roles.load_roles`, with the tokens' services."""
+        return roles.load_roles(
+            admin_service=bool(self.admin_token), metrics_service=bool(self.metrics_token)
+        )
 
     def user_environment(self) -> dict[str, str]:
         """``c.Spawner.environment``: where the server extension finds the services."""

@@ -40,6 +40,8 @@ CULLER_SERVICE = "idle-culler"
 DASHBOARD_SERVICE = "dashboard"
 #: the service holding CODETUTOR_ADMIN_TOKEN (automation: codetutor up, tests, scripts)
 ADMIN_SERVICE = "codetutor-admin"
+#: the service holding Prometheus' token for /hub/metrics (production)
+METRICS_SERVICE = "prometheus"
 
 STUDENTS = "students"
 INSTRUCTORS = "instructors"
@@ -76,11 +78,12 @@ INSTRUCTOR_SCOPES = [
 SERVER_BASE_SCOPES = ["users:activity!user", "access:servers!server"]
 
 
-def load_roles(admin_service: bool = False) -> list[dict[str, Any]]:
+def load_roles(admin_service: bool = False, metrics_service: bool = False) -> list[dict[str, Any]]:
     """``c.JupyterHub.load_roles``: the student (default) and instructor roles, and the culler's.
 
     With ``admin_service``, the :data:`ADMIN_SERVICE` (holding the admin API token)
-    gets the admin role and the instructor's scopes.
+    gets the admin role and the instructor's scopes; with ``metrics_service``, the
+    :data:`METRICS_SERVICE` may read ``/hub/metrics``.
     """
     admin_services = [ADMIN_SERVICE] if admin_service else []
     found = [
@@ -105,6 +108,15 @@ def load_roles(admin_service: bool = False) -> list[dict[str, Any]]:
     ]
     if admin_service:
         found.append({"name": "admin", "services": admin_services})
+    if metrics_service:
+        found.append(
+            {
+                "name": "metrics",
+                "description": "Prometheus: read the Hub's metrics.",
+                "scopes": ["read:metrics"],
+                "services": [METRICS_SERVICE],
+            }
+        )
     return found
 
 

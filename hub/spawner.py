@@ -3,8 +3,9 @@
 :class:`BubblewrapSpawner` is JupyterHub's :class:`~jupyterhub.spawner.LocalProcessSpawner`
 without system accounts: each user's server runs
 
-- as a host uid of its own (:attr:`BubblewrapSpawner.first_uid` + the Hub's user
-  id, stable across restarts), dropped to inside the sandbox with no capabilities
+- as a host uid of its own (from the Hub's block of uids plus the Hub's user id,
+  stable across restarts; see :attr:`BubblewrapSpawner.first_uid`), dropped to
+  inside the sandbox with no capabilities
   and ``no_new_privs`` (the judge's :func:`~codetutor.judge.sandbox.drop_privileges_args`);
 - with its own home, ``<homes_dir>/<name>`` on the host (mode 0700, owned by
   that uid), seen as ``/home/<name>``; no other user's home, no Hub database,
@@ -24,6 +25,7 @@ Production uses DockerSpawner instead (see :mod:`codetutor.hub.config`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import sys
@@ -86,8 +88,16 @@ class BubblewrapSpawner(LocalProcessSpawner):
     )
     first_uid = Integer(
         430000,
-        help="Host uid of the Hub's user with id 0; each user gets first_uid + their id "
-        "(the judge's sandboxes use 420000-424095).",
+        help="Start of the host uids of user servers (the judge's sandboxes use 420000-424095). "
+        "Each Hub (each homes_dir) gets a block of uids_per_hub uids from here, chosen by a "
+        "hash of its homes_dir, so two Hubs on one machine do not share uids; a user's uid "
+        "is their block's first + their Hub user id, the same across restarts.",
+    ).tag(config=True)
+    uids_per_hub = Integer(65536, help="Size of one Hub's block of uids (its most users).").tag(
+        config=True
+    )
+    uid_blocks = Integer(
+        4096, help="How many blocks the hash of homes_dir chooses from (uid range size)."
     ).tag(config=True)
     pids_limit = Integer(512, help="Most processes and threads in one user's server.").tag(
         config=True
@@ -125,7 +135,11 @@ class BubblewrapSpawner(LocalProcessSpawner):
     @property
     def uid(self) -> int:
         """The host uid the user's server runs as."""
-        return self.first_uid + int(self.user.id) if self.isolated else os.geteuid()
+        if not self.isolated:
+            return os.geteuid()
+        digest = hashlib.sha256(str(Path(self.homes_dir).resolve()).encode()).hexdigest()
+        block = int(digest[:8], 16) % self.uid_blocks
+        return self.first_uid + block * self.uids_per_hub + int(self.user.id)
 
     @property
     def home_inside(self) -> str:

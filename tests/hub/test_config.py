@@ -106,6 +106,8 @@ def test_embedded_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 def test_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    metrics_token = tmp_path / "hub_metrics_token"
+    metrics_token.write_text("prometheus-secret\n")
     config = load_hub_config(
         monkeypatch,
         CODETUTOR_MODE="production",
@@ -117,6 +119,7 @@ def test_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         CODETUTOR_HUB_CONNECT_IP="hub",
         CODETUTOR_USER_IMAGE="registry.example/codetutor-user:1",
         CODETUTOR_LLM_URL="http://llm:8080/v1",
+        CODETUTOR_METRICS_TOKEN_FILE=str(metrics_token),
     )
     hub = config.JupyterHub
     assert hub.spawner_class == "dockerspawner.DockerSpawner"
@@ -134,6 +137,10 @@ def test_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert "--redis-url=redis://redis:6379/0" in judge["command"]
     assert "--llm-url=http://llm:8080/v1" in service(config, "tutor")["command"]
     assert roles.ADMIN_SERVICE not in [s["name"] for s in hub.services]
+    assert service(config, roles.METRICS_SERVICE)["api_token"] == "prometheus-secret"
+    metrics_role = next(r for r in hub.load_roles if r["name"] == "metrics")
+    assert metrics_role["scopes"] == ["read:metrics"]
+    assert metrics_role["services"] == [roles.METRICS_SERVICE]
     assert config.Spawner.environment["CODETUTOR_JUDGE_URL"] == "http://hub:10101/services/judge/"
 
 

@@ -110,7 +110,7 @@ def test_user_servers_are_sandboxed(up_factory: Any) -> None:
     assert re.search(r"^CapEff:\s+0+$", status, re.M)
     assert re.search(r"^NoNewPrivs:\s+1$", status, re.M)
     memory = Path(f"/proc/{server.pid}/cgroup").read_text()
-    group = re.search(r":memory:(/codetutor/hub-user-\d+)$", memory, re.M)
+    group = re.search(rf":memory:(/codetutor/hub-user-{alice_uid})$", memory, re.M)
     assert group is not None, memory
     limit = Path("/sys/fs/cgroup/memory", group.group(1).lstrip("/"), "memory.limit_in_bytes")
     assert int(limit.read_text()) == 2 << 30
