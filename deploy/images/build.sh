@@ -74,6 +74,9 @@ build_one() {
     docker build -q -f "$HERE/$name/Dockerfile" --label "codetutor.inputs=$key" \
         -t "$ref" -t "codetutor-cache/$name:$key" "$ROOT" >/dev/null
     log "built $ref in $((SECONDS - started)) s; caching it in $tarball"
+    # Earlier builds of this image are superseded: drop their cache tags (layers still in use stay).
+    docker image ls --format '{{.Repository}}:{{.Tag}}' "codetutor-cache/$name" |
+        grep -v ":$key\$" | xargs -r docker image rm >/dev/null 2>&1 || true
     mkdir -p "$CACHE/images"
     rm -f "$CACHE/images/$name"-*.tar.gz
     docker save "codetutor-cache/$name:$key" | gzip -1 >"$tarball.partial"
