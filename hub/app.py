@@ -38,6 +38,7 @@ from traitlets import Bool, Float, Integer, Unicode, default
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.hub import roles
 from codetutor.hub.config import find_proxy, repository_root
+from codetutor.hub.exceptions import HubStartError
 from codetutor.insight.demo import seed_demo_submissions
 
 DEMO_ACCOUNTS = {"student": roles.STUDENTS, "instructor": roles.INSTRUCTORS}
@@ -207,7 +208,7 @@ class UpApp(CodeTutorBaseApp):
         return env
 
     def wait_until_up(self, env: dict[str, str], hub: subprocess.Popen[bytes]) -> None:
-        """Return once the Hub answers through the proxy; UsageError if it died or took too long.
+        """Return once the Hub answers through the proxy; HubStartError if it died or took too long.
 
         Waits quietly (health checks go unlogged) for the Hub itself, then the judge
         and the tutor, which the Hub starts before it adds its routes to the proxy,
@@ -223,7 +224,7 @@ class UpApp(CodeTutorBaseApp):
         for url in checks:
             while True:
                 if hub.poll() is not None:
-                    raise UsageError(
+                    raise HubStartError(
                         f"JupyterHub exited with status {hub.returncode}; see its log above"
                     )
                 if self._stopping:
@@ -235,7 +236,7 @@ class UpApp(CodeTutorBaseApp):
                 except (urllib.error.URLError, OSError, ValueError):
                     pass
                 if time.monotonic() > deadline:
-                    raise UsageError(
+                    raise HubStartError(
                         f"Code Tutor did not come up within {self.start_timeout_s:.0f}s ({url})"
                     )
                 time.sleep(0.5)
@@ -305,6 +306,15 @@ class UpApp(CodeTutorBaseApp):
         print("\n".join(lines), flush=True)
 
     def start(self) -> None:
+        """Run until Ctrl-C; exit 2 on bad input, 1 if the Hub cannot run."""
+        try:
+            self.run()
+        except HubStartError as e:
+            print(f"codetutor: {e}", file=sys.stderr)
+            sys.exit(1)
+
+    def run(self) -> None:
+        """Start everything, set up the accounts, wait for Ctrl-C, stop everything."""
         if self.extra_args:
             raise UsageError(f"unexpected argument {self.extra_args[0]!r}")
         if not 1 <= self.port <= 65535:
@@ -360,7 +370,7 @@ class UpApp(CodeTutorBaseApp):
         finally:
             self.stop_everything(hub, tree)
         if hub.returncode not in (0, -signal.SIGTERM, None) and not self._stopping:
-            raise UsageError(f"JupyterHub exited with status {hub.returncode}")
+            raise HubStartError(f"JupyterHub exited with status {hub.returncode}")
 
     @staticmethod
     def _remember_tree(pid: int, tree: dict[int, psutil.Process]) -> None:

@@ -179,3 +179,24 @@ def test_restart_keeps_everything(up_factory: Any, tmp_path: Path) -> None:
     accounts = json.loads((up.data_dir / "secrets/accounts.json").read_text())
     assert set(accounts) == {"admin", "student", "instructor"}
     assert (up.data_dir / "secrets/accounts.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_hub_that_cannot_start_exits_1(tmp_path: Path) -> None:
+    broken = tmp_path / "jupyterhub_config.py"
+    broken.write_text("c.JupyterHub.spawner_class = 'no.such.Spawner'\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codetutor",
+            "up",
+            f"--port={free_port()}",
+            f"--data-dir={tmp_path / 'data'}",
+            f"--UpApp.hub_config={broken}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("codetutor: JupyterHub exited")
