@@ -6,6 +6,9 @@ Serves, under its prefix (``/services/dashboard/`` when the Hub runs it):
   totals, charts (activity per day, acceptance rate and verdicts per problem,
   mean mastery per topic) and tables (students with those struggling first,
   problems, recent activity), all rendered on the server as HTML and SVG;
+- ``students/NAME``: one student: rating, mastery per topic (chart), the
+  problems the recommender would give them next with its reasons, and their
+  record on each problem tried;
 - ``gradebook.csv`` and ``gradebook.json``: the gradebook as a download;
 - ``oauth_callback``: the end of the Hub's OAuth login;
 - ``health`` and ``metrics`` (no authentication).
@@ -33,7 +36,7 @@ from tornado.httpserver import HTTPServer
 from traitlets import Int, Unicode, default, validate
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
-from codetutor.judge.insight import InsightCache
+from codetutor.judge.insight import InsightCache, Recommender
 from codetutor.judge.store import Store
 from codetutor.logging import configure_logging
 
@@ -43,6 +46,7 @@ from .handlers import (
     GradebookFileHandler,
     HealthHandler,
     MetricsHandler,
+    StudentHandler,
 )
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -54,7 +58,7 @@ class DashboardApp(CodeTutorBaseApp):
     name = "dashboard"
     description = "Run the instructors' class dashboard (a JupyterHub service)."
 
-    classes = [Store, HubOAuth]
+    classes = [Store, HubOAuth, Recommender]
 
     ip = Unicode(
         help="Address to listen on (default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1)."
@@ -132,6 +136,7 @@ class DashboardApp(CodeTutorBaseApp):
         handlers: list[Any] = [
             (route(""), DashboardHandler),
             (route(r"gradebook\.(csv|json)"), GradebookFileHandler),
+            (route(r"students/([^/]+)"), StudentHandler),
             (route("oauth_callback"), CallbackHandler),
             (route("health"), HealthHandler),
             (route("metrics"), MetricsHandler),
@@ -144,6 +149,7 @@ class DashboardApp(CodeTutorBaseApp):
             handlers,
             store=store,
             insight=InsightCache(store),
+            recommender=Recommender(parent=self),
             hub_auth=hub_auth,
             base_url=self.base_url,
             service_name=self.service_name,

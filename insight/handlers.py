@@ -23,10 +23,13 @@ from tornado import web
 from codetutor.judge.insight import (
     Insight,
     InsightCache,
+    Recommender,
     class_overview,
+    elo,
     gradebook,
     gradebook_csv,
     gradebook_json,
+    recommendations_view,
 )
 from codetutor.judge.store import Store
 
@@ -203,6 +206,78 @@ class DashboardHandler(DashboardBaseHandler):
         context["base_url"] = self.settings["base_url"]
         context["user"] = self.current_user["name"] if self.current_user else ""
         html = self.settings["templates"].get_template("dashboard.html").render(**context)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Language", lang)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(html)
+
+
+def student_context(
+    insight: Insight, recommender: Recommender, user: str, lang: str
+) -> dict[str, Any]:
+    """One student's page in ``lang``: mastery chart, recommendations, problem records."""
+    w = words(lang)
+    view = recommendations_view(insight, recommender, user, limit=5)
+    problems = insight.history.problems
+    records = []
+    for slug, record in sorted(insight.records[user].items()):
+        info = problems[slug]
+        records.append(
+            {
+                "problem": slug,
+                "title": title_in(info.title, lang, slug),
+                "difficulty": info.difficulty,
+                "attempts": record.attempts,
+                "best_score": record.best_score,
+                "first_accepted_at": _when(
+                    record.first_accepted_at.isoformat() if record.first_accepted_at else None
+                ),
+                "struggling": slug in insight.struggling(user),
+            }
+        )
+    tried = [m for m in view["mastery"] if m["attempts"]]
+    return {
+        "lang": lang,
+        "other_lang": "ko" if lang == "en" else "en",
+        "w": w,
+        "student": user,
+        "rating": view["rating"],
+        "solved": len(view["solved"]),
+        "chart_mastery": charts.horizontal_bars(
+            "mastery",
+            w["mastery_chart"],
+            [charts.Bar(m["tag"], m["mastery"], f"({m['solved']}/{m['attempts']})") for m in tried],
+            color="#6a1b9a",
+        ),
+        "recommendations": [
+            {
+                **r,
+                "shown_title": title_in(r["title"], lang, r["problem"]),
+                "reasons_text": [x[lang] for x in r["reasons"]],
+                "problem_rating": elo(insight.model.problem_difficulty(problems[r["problem"]])),
+            }
+            for r in view["recommendations"]
+        ],
+        "records": records,
+        "base_url": "",
+    }
+
+
+class StudentHandler(DashboardBaseHandler):
+    """``GET students/NAME``: one student's mastery, recommendations and problems."""
+
+    endpoint = Endpoint.STUDENT
+
+    @web.authenticated
+    async def get(self, name: str) -> None:
+        lang = self.language()
+        insight = await self.load_insight()
+        if name not in insight.records:
+            raise web.HTTPError(404, "no submissions of %s", name)
+        context = student_context(insight, self.settings["recommender"], name, lang)
+        context["base_url"] = self.settings["base_url"]
+        context["user"] = self.current_user["name"] if self.current_user else ""
+        html = self.settings["templates"].get_template("student.html").render(**context)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_header("Content-Language", lang)
         self.set_header("Cache-Control", "no-store")

@@ -44,6 +44,21 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": "어려워함: 풀지 못한 문제에 세 번 이상 실패했고 점수가 나아지지 않음.",
     },
     "language": {"en": "한국어", "ko": "English"},
+    "back": {"en": "Class dashboard", "ko": "학급 대시보드"},
+    "mastery_chart": {
+        "en": "Mastery per topic (solved/attempts)",
+        "ko": "주제별 숙련도 (해결/시도)",
+    },
+    "mastery_note": {
+        "en": "Mastery: the chance to solve a typical (difficulty 3) problem of the topic within three submissions.",
+        "ko": "숙련도: 그 주제의 보통 난이도(3) 문제를 세 번 안에 풀 확률.",
+    },
+    "next_problems": {"en": "Recommended next problems", "ko": "추천 문제"},
+    "predicted": {"en": "Predicted success", "ko": "예상 성공률"},
+    "reasons": {"en": "Why", "ko": "추천 이유"},
+    "first_accepted": {"en": "First accepted", "ko": "첫 정답"},
+    "best_score": {"en": "Best score", "ko": "최고 점수"},
+    "records": {"en": "Problems tried", "ko": "시도한 문제"},
 }
 
 VERDICTS: dict[str, dict[str, str]] = {

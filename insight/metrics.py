@@ -15,6 +15,7 @@ class Endpoint(StrEnum):
     """The ``endpoint`` label: one value per route, never a raw path."""
 
     DASHBOARD = "dashboard"
+    STUDENT = "student"
     GRADEBOOK = "gradebook"
     HEALTH = "health"
     METRICS = "metrics"

@@ -211,6 +211,27 @@ def test_the_page_in_english_and_korean(running: Running) -> None:
     assert 'class="struggling" data-user="theo"' in ko.text
 
 
+def test_a_students_page(running: Running) -> None:
+    page = running.dashboard.get("students/theo?lang=en", running.instructor)
+    assert page.status_code == 200, page.text
+    html = page.text
+    start = html.index('data-chart="mastery"')
+    assert html.count('class="bar"', start, html.index("</svg>", start)) >= 4
+    table = html[html.index('id="table-recommendations"') :]
+    table = table[: table.index("</table>")]
+    # theo has not solved fib: it is recommended again, with the retry reason
+    assert 'data-problem="fib"' in table and "You tried this 4 time(s)" in table
+    assert 'class="struggling" data-problem="fib"' in html
+    ko = running.dashboard.get("students/theo?lang=ko", running.instructor).text
+    assert "추천 문제" in ko and "4번 시도했지만" in ko and "피보나치" in ko
+    assert (
+        'href="/services/dashboard/students/theo?lang=en"'
+        in running.dashboard.get("?lang=en", running.instructor).text
+    )
+    assert running.dashboard.get("students/nobody", running.instructor).status_code == 404
+    assert running.dashboard.get("students/theo", running.student).status_code == 403
+
+
 def test_gradebook_downloads(running: Running) -> None:
     r = running.dashboard.get("gradebook.csv", running.instructor)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
@@ -339,3 +360,11 @@ def test_chromium_renders_charts_and_tables(running: Running, tmp_path: Path, la
     # the tables' header background
     assert _count_color(pixels, "#f5f5f5") > 2000
     print(f"screenshot: {shot}")
+
+    student = f"{running.dashboard.base}students/theo?lang={lang}&token={running.instructor}"
+    dom = _browse(student, "--dump-dom", profile=tmp_path / "profile").stdout
+    assert 'data-chart="mastery"' in dom and 'id="table-recommendations"' in dom
+    shot = tmp_path / f"student-{lang}.png"
+    _browse(student, f"--screenshot={shot}", profile=tmp_path / "profile")
+    _, _, pixels = _png_pixels(shot)
+    assert _count_color(pixels, "#6a1b9a") > 200
