@@ -43,10 +43,26 @@ def engine() -> Any:
     return client
 
 
+#: fixture that builds an image -> whether it has run in this session
+IMAGE_FIXTURES = {"judge_kernel_image": False, "singleuser_image": False}
+#: seconds the first test needing an image may take: the build (minutes on a fresh machine)
+BUILD_TIMEOUT_S = 2400
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Give the first test that needs a not yet built image the time to build it
+    (outermost, so pytest-timeout sees the mark)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if any(not built and name in names for name, built in IMAGE_FIXTURES.items()):
+        item.add_marker(pytest.mark.timeout(BUILD_TIMEOUT_S))
+    yield
+
+
 def build_images(*names: str) -> None:
     """deploy/images/build.sh NAMES (cached: quick when nothing changed)."""
     proc = subprocess.run(
-        [str(BUILD), *names], capture_output=True, text=True, timeout=3000, cwd=REPO
+        [str(BUILD), *names], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=REPO
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
 
@@ -54,6 +70,7 @@ def build_images(*names: str) -> None:
 @pytest.fixture(scope="session")
 def judge_kernel_image(engine: Any) -> str:
     build_images("judge-kernel")
+    IMAGE_FIXTURES["judge_kernel_image"] = True
     return "codetutor/judge-kernel:latest"
 
 
