@@ -75,7 +75,7 @@ class TutorProcess:
             f"--port={self.port}",
             f"--Tutor.problem_dirs={NOTEBOOKS}",
             "--Tutor.chat_max_tokens=24",
-            "--Tutor.review_max_tokens=96",
+            "--Tutor.review_max_tokens=32",
         ]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
