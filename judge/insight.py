@@ -669,8 +669,12 @@ def class_overview(
     history = insight.history
     model = insight.model
     by_problem: dict[str, list[Attempt]] = defaultdict(list)
+    submissions: Counter[str] = Counter()
+    last_active: dict[str, datetime] = {}
     for attempt in history.attempts:
         by_problem[attempt.problem].append(attempt)
+        submissions[attempt.user] += 1
+        last_active[attempt.user] = max(attempt.at, last_active.get(attempt.user, attempt.at))
     users = history.users
     problems = []
     for slug, problem in sorted(history.problems.items()):
@@ -704,12 +708,12 @@ def class_overview(
         students.append(
             {
                 "user": user,
-                "submissions": sum(1 for a in history.attempts if a.user == user),
+                "submissions": submissions[user],
                 "attempted": len(records),
                 "solved": len(insight.solved(user)),
                 "rating": elo(model.ability[user]),
                 "struggling": insight.struggling(user),
-                "last_active_at": _iso(max(a.at for a in history.attempts if a.user == user)),
+                "last_active_at": _iso(last_active.get(user)),
             }
         )
     start = (now - timedelta(days=days - 1)).date()
