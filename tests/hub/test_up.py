@@ -203,3 +203,14 @@ def test_a_hub_that_cannot_start_exits_1(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith("codetutor: JupyterHub exited")
+
+
+def test_idle_servers_are_culled(up_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODETUTOR_IDLE_TIMEOUT_S", "6")
+    up = up_factory()
+    assert up.api("POST", "users", {"usernames": ["dora"]}).status_code == 201
+    up.start_server("dora")
+    deadline = time.monotonic() + 90
+    while up.api("GET", "users/dora").json()["servers"]:
+        assert time.monotonic() < deadline, "the idle culler did not stop dora's server"
+        time.sleep(1)
