@@ -53,8 +53,13 @@ class CodeTutorBaseApp(Application):
 
     def initialize(self, argv: list[str] | None = None) -> None:
         self.check_options(list(sys.argv[1:] if argv is None else argv))
+        # traitlets' own wrapper would log a bad value (--port=x) and exit 1; we want exit 2
+        parse = getattr(Application.parse_command_line, "__wrapped__", None)
         try:
-            self.parse_command_line(argv)
+            if parse is not None and not self.subcommands:
+                parse(self, argv)
+            else:
+                self.parse_command_line(argv)
         except SystemExit:
             raise
         except Exception as e:
