@@ -395,12 +395,23 @@ class DockerProvisioner(SandboxProvisioner):
         """Run a blocking Docker call in the executor. Coroutine."""
         return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kwargs))
 
+    _clients: ClassVar[dict[tuple[int, str], Any]] = {}
+    _clients_lock = threading.Lock()
+
     def _connect(self) -> Any:
+        """The process's client of the configured engine (made once, then shared). Blocking."""
         import docker
 
-        if self.docker_url:
-            return docker.DockerClient(base_url=self.docker_url)
-        return docker.from_env()
+        key = (os.getpid(), self.docker_url)
+        with DockerProvisioner._clients_lock:
+            client = DockerProvisioner._clients.get(key)
+            if client is None:
+                if self.docker_url:
+                    client = docker.DockerClient(base_url=self.docker_url)
+                else:
+                    client = docker.from_env()
+                DockerProvisioner._clients[key] = client
+        return client
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         km = self.parent
