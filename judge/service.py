@@ -602,14 +602,18 @@ class RecommendationsHandler(JudgeHandler):
 
 
 class GradebookHandler(JudgeHandler):
-    """``GET api/gradebook?format=json|csv``: best score and first acceptance per student and problem."""
+    """``GET api/gradebook?format=json|csv``: best score and first acceptance per student and problem.
+
+    Without ``format``, CSV when the ``Accept`` header names ``text/csv``, else JSON.
+    """
 
     endpoint = Endpoint.GRADEBOOK
     query_parameters = frozenset({"format"})
 
     async def get(self) -> None:
         self.require_scope(SCOPE_READ_ALL)
-        form = self.get_query_argument("format", "json")
+        wants_csv = "text/csv" in self.request.headers.get("Accept", "")
+        form = self.get_query_argument("format", "csv" if wants_csv else "json")
         if form not in ("json", "csv"):
             raise APIError(400, "format must be json or csv")
         insight = await self.settings["insight"].get()

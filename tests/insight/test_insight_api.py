@@ -195,6 +195,9 @@ def test_the_gradebook_as_csv(klass: Class) -> None:
         assert line[4] == ("true" if row["accepted"] else "false")
         assert line[5] == (row["first_accepted_at"] or "")
     assert klass.teacher.get("api/gradebook?format=xlsx").status_code == 400
+    by_accept = klass.teacher.get("api/gradebook", headers={"Accept": "text/csv"})
+    assert by_accept.headers["Content-Type"].startswith("text/csv")
+    assert by_accept.content == r.content
 
 
 def test_the_class_overview(klass: Class) -> None:
