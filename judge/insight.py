@@ -139,6 +139,12 @@ async def load_history(store: Store) -> History:
 
     Submissions of older versions of a problem count for its slug.
     """
+    problems = await load_problems(store)
+    return History(problems=problems, attempts=await load_attempts(store, problems))
+
+
+async def load_problems(store: Store) -> dict[str, ProblemInfo]:
+    """Coroutine: the newest version of every problem, by slug."""
     latest = await store.latest_problems()
     problems = {
         p.slug: ProblemInfo(
@@ -150,6 +156,13 @@ async def load_history(store: Store) -> History:
         )
         for p in latest
     }
+    return problems
+
+
+async def load_attempts(
+    store: Store, problems: dict[str, ProblemInfo], *, finished_since: datetime | None = None
+) -> tuple[Attempt, ...]:
+    """Coroutine: judged submissions (those finished at or after ``finished_since``), oldest first."""
     query = (
         select(
             Submission.id,
@@ -164,9 +177,11 @@ async def load_history(store: Store) -> History:
         .where(Submission.status == SubmissionStatus.JUDGED.value)
         .order_by(Submission.created_at, Submission.id)
     )
+    if finished_since is not None:
+        query = query.where(Submission.finished_at >= finished_since)
     async with store.session() as s:
-        rows = (await s.execute(query)).tuples().all()
-    attempts = tuple(
+        rows = (await s.execute(query)).all()
+    return tuple(
         Attempt(
             id=sid,
             user=name,
@@ -178,7 +193,6 @@ async def load_history(store: Store) -> History:
         for sid, name, slug, verdict, score, created in rows
         if slug in problems
     )
-    return History(problems=problems, attempts=attempts)
 
 
 # -- the rating model -----------------------------------------------------------
@@ -320,10 +334,22 @@ class Insight:
         self.records: dict[str, dict[str, ProblemRecord]] = defaultdict(dict)
         self.tags: dict[str, dict[str, TagRecord]] = defaultdict(dict)
         self.predictions: list[tuple[float, bool]] = []
+        #: ids of the submissions learned from
+        self.seen: set[int] = set()
         for attempt in history.attempts:
             self._learn(attempt)
 
+    def extend(self, attempts: Iterable[Attempt]) -> int:
+        """Learn from newer attempts (oldest first; ones already seen are skipped) and add
+        them to the history; returns how many were new."""
+        fresh = [a for a in attempts if a.id not in self.seen]
+        self.history = History(self.history.problems, self.history.attempts + tuple(fresh))
+        for attempt in fresh:
+            self._learn(attempt)
+        return len(fresh)
+
     def _learn(self, attempt: Attempt) -> None:
+        self.seen.add(attempt.id)
         if attempt.verdict == INTERNAL_ERROR:
             return
         problem = self.history.problems[attempt.problem]
@@ -856,19 +882,40 @@ def _spreadsheet_safe(text: str) -> str:
 
 
 class InsightCache:
-    """The newest :class:`Insight` of a store, rebuilt only when the history changed."""
+    """The newest :class:`Insight` of a store, kept up to date verdict by verdict.
 
-    def __init__(self, store: Store) -> None:
+    New verdicts are learned incrementally: the submissions finished since the
+    last look (less ``overlap``, for workers whose clocks differ) that were not
+    seen yet. A new problem version, or any verdict the incremental look missed,
+    replays the whole history instead.
+    """
+
+    def __init__(self, store: Store, overlap: timedelta = timedelta(minutes=5)) -> None:
         self.store = store
+        self.overlap = overlap
         self._signature: tuple[Any, ...] | None = None
         self._insight: Insight | None = None
+        #: full replays so far (the rest were incremental)
+        self.rebuilds = 0
 
     async def get(self) -> Insight:
         """Coroutine: the :class:`Insight` of the history as it is now."""
         signature = await history_signature(self.store)
-        if self._insight is None or signature != self._signature:
-            history = await load_history(self.store)
-            # replaying a long history takes a while: keep the event loop answering
-            self._insight = await asyncio.to_thread(Insight, history)
-            self._signature = signature
+        insight, known = self._insight, self._signature
+        if insight is not None and known is not None and signature == known:
+            return insight
+        judged, finished = signature[0], known[1] if known is not None else None
+        if insight is not None and known is not None and signature[3:] == known[3:] and finished:
+            fresh = await load_attempts(
+                self.store, insight.history.problems, finished_since=finished - self.overlap
+            )
+            insight.extend(fresh)
+            if len(insight.seen) >= judged:
+                self._signature = signature
+                return insight
+        history = await load_history(self.store)
+        # replaying a long history takes a while: keep the event loop answering
+        self._insight = await asyncio.to_thread(Insight, history)
+        self._signature = signature
+        self.rebuilds += 1
         return self._insight
