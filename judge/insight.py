@@ -21,8 +21,8 @@ Everything here is computed from the judge's submission history
   :func:`gradebook` (per-student, per-problem best score and time of first
   acceptance; :func:`gradebook_csv` for the CSV file).
 
-:class:`Insight` replays the whole history once and is cached by
-:class:`InsightCache` until a new verdict arrives. ``internal_error`` verdicts
+:class:`Insight` replays the whole history once; :class:`InsightCache` keeps it
+and feeds it each new verdict as it arrives. ``internal_error`` verdicts
 (the judge's fault, never the student's) do not move ratings and do not count
 as attempts.
 """
