@@ -176,7 +176,7 @@ class ServiceProcess:
     def url(self, path: str) -> str:
         return self.base + path.lstrip("/")
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float = 180.0) -> None:
         env = dict(os.environ)
         env.update(
             {
@@ -240,6 +240,8 @@ class ServiceProcess:
 
 #: Short intervals so that tests finish in seconds (leases keep their default
 #: length: a short one expires whenever a loaded machine stalls a worker).
+#: Timeouts of the helpers are generous for the same reason: they are upper
+#: bounds for a machine shared with other work, not expectations.
 FAST_CONFIG = """
 c.Queue.poll_interval_s = 0.1
 c.RedisQueue.sweep_age_s = 2
@@ -264,7 +266,7 @@ class Client:
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.post(self.service.url(path), timeout=120, **kwargs)
 
-    def wait_judged(self, submission_id: int, timeout_s: float = 120.0) -> dict:
+    def wait_judged(self, submission_id: int, timeout_s: float = 300.0) -> dict:
         deadline = time.monotonic() + timeout_s
         while True:
             r = self.get(f"api/submissions/{submission_id}")
@@ -345,7 +347,7 @@ def verdicts_logged(log: str) -> dict[int, int]:
     return counts
 
 
-def wait_all_judged(db_url: str, expected: int, timeout_s: float = 120.0) -> list[dict]:
+def wait_all_judged(db_url: str, expected: int, timeout_s: float = 300.0) -> list[dict]:
     """Wait until ``expected`` submissions exist and all are judged; return their rows."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -70,7 +70,7 @@ def submit(client: Client, code: str) -> int:
     return int(r.json()["id"])
 
 
-def wait_running(db_url: str, submission_id: int, timeout_s: float = 60) -> dict:
+def wait_running(db_url: str, submission_id: int, timeout_s: float = 300) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         rows, _ = database_rows(db_url)
@@ -128,18 +128,18 @@ def test_the_service_killed_with_submissions_queued_resumes_on_restart(
     db_url = sqlite_url(tmp_path)
     service = ServiceProcess(hub=hub, db_url=db_url, workdir=tmp_path, workers=0)
     service.start()
-    _, student = setup_class(service, hub)
-    queued = [submit(student, ACCEPTED if i % 2 else WRONG) for i in range(4)]
-    service.stop(signal.SIGKILL)
-    # the same service, now with workers, and crashed again in mid-run
-    service.workers = 2
-    service.start()
-    running = submit(student, sleepy(2))
-    wait_running(db_url, running)
-    service.stop(signal.SIGKILL)
-    time.sleep(1.5)  # the orphaned workers notice and give their work back
-    service.start()
     try:
+        _, student = setup_class(service, hub)
+        queued = [submit(student, ACCEPTED if i % 2 else WRONG) for i in range(4)]
+        service.stop(signal.SIGKILL)
+        # the same service, now with workers, and crashed again in mid-run
+        service.workers = 2
+        service.start()
+        running = submit(student, sleepy(2))
+        wait_running(db_url, running)
+        service.stop(signal.SIGKILL)
+        time.sleep(1.5)  # the orphaned workers notice and give their work back
+        service.start()
         subs = assert_judged_exactly_once(service, len(queued) + 1)
         verdicts = {s["id"]: s["verdict"] for s in subs}
         assert [verdicts[i] for i in queued] == ["wrong_answer", "accepted"] * 2
