@@ -103,7 +103,10 @@ def python_roots(cmd: list[str]) -> list[str]:
         roots.add(str(exe.parent.parent))
         with contextlib.suppress(OSError):
             roots.add(str(exe.resolve().parent.parent))
-    return sorted(r for r in roots if r and not r.startswith(("/usr", "/tmp", "/proc", "/dev")))
+    # A Python under /tmp (a checkout there, say) is bound inside the sandbox's own /tmp.
+    return sorted(
+        r for r in roots if r and not r.startswith(("/usr/", "/proc", "/dev")) and r != "/usr"
+    )
 
 
 def drop_privileges_args(setpriv: str, uid: int) -> list[str]:

@@ -126,6 +126,15 @@ class _Confiner:
         os.makedirs(root, exist_ok=True)
         self.mount(None, "/", None, MS_REC | MS_PRIVATE)
         self.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        # The private /tmp first: a Python that lives under /tmp is bound inside it below.
+        os.makedirs(root + "/tmp")
+        self.mount(
+            "tmpfs",
+            root + "/tmp",
+            "tmpfs",
+            MS_NOSUID | MS_NODEV,
+            f"size={req['scratch_bytes']},mode=1777",
+        )
         for path in req["ro_paths"]:
             if os.path.exists(path):
                 self.bind(root, path)
@@ -149,14 +158,6 @@ class _Confiner:
         self.mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
         os.makedirs(root + "/proc")
         self.mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        os.makedirs(root + "/tmp")
-        self.mount(
-            "tmpfs",
-            root + "/tmp",
-            "tmpfs",
-            MS_NOSUID | MS_NODEV,
-            f"size={req['scratch_bytes']},mode=1777",
-        )
         self.bind(root, sandbox_dir, writable=True)
         # pivot_root into the new root and forget the old one
         os.chdir(root)
@@ -242,7 +243,10 @@ class _Confiner:
             app.start()
         except BaseException as e:  # the kernel's own failures go to its log
             with contextlib.suppress(Exception):
-                os.write(2, f"codetutor zygote child: {e!r}\n".encode())
+                import traceback
+
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                os.write(2, f"codetutor zygote child: {e!r} at line {where.lineno}\n".encode())
             code = 70
         os._exit(code)
 
