@@ -31,6 +31,9 @@ from traitlets.config import LoggingConfigurable
 
 from codetutor.hub import roles
 
+#: the Hub's environment variables the tutor service reads (its LLM endpoint's key, the cache)
+TUTOR_ENVIRONMENT = ("CODETUTOR_LLM_API_KEY", "CODETUTOR_CACHE")
+
 #: where ./dev installs configurable-http-proxy when it is not on PATH
 PROXY_CACHE_BIN = "npm/bin/configurable-http-proxy"
 
@@ -380,6 +383,10 @@ class HubSettings(LoggingConfigurable):
                 "name": roles.TUTOR_SERVICE,
                 "url": f"http://{self.services_host}:{self.tutor_port}",
                 "command": tutor,
+                # The Hub passes services only the variables named here (and PATH, LANG, ...).
+                "environment": {
+                    name: os.environ[name] for name in TUTOR_ENVIRONMENT if os.environ.get(name)
+                },
                 "cwd": self.path("tutor"),
                 "oauth_no_confirm": True,
                 "display": False,

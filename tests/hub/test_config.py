@@ -120,6 +120,7 @@ def test_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         CODETUTOR_USER_IMAGE="registry.example/codetutor-user:1",
         CODETUTOR_LLM_URL="http://llm:8080/v1",
         CODETUTOR_METRICS_TOKEN_FILE=str(metrics_token),
+        CODETUTOR_LLM_API_KEY="llm-key",
     )
     hub = config.JupyterHub
     assert hub.spawner_class == "dockerspawner.DockerSpawner"
@@ -136,6 +137,7 @@ def test_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert "--db-url=postgresql://judge@db/judge" in judge["command"]
     assert "--redis-url=redis://redis:6379/0" in judge["command"]
     assert "--llm-url=http://llm:8080/v1" in service(config, "tutor")["command"]
+    assert service(config, "tutor")["environment"] == {"CODETUTOR_LLM_API_KEY": "llm-key"}
     assert roles.ADMIN_SERVICE not in [s["name"] for s in hub.services]
     assert service(config, roles.METRICS_SERVICE)["api_token"] == "prometheus-secret"
     metrics_role = next(r for r in hub.load_roles if r["name"] == "metrics")
