@@ -10,53 +10,11 @@
  */
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
-const { chromium } = require(process.env.PLAYWRIGHT_CORE);
-
-const env = name => {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set`);
-  }
-  return value;
-};
+const { check, env, launch, logIn, openSidebar, run, shot } = require('./lib');
 
 const HUB_URL = env('HUB_URL');
 const USERNAME = env('USERNAME');
 const PROBLEM = env('PROBLEM');
-const OUT_DIR = env('OUT_DIR');
-const seen = { steps: [] };
-
-function check(condition, message) {
-  if (!condition) {
-    throw new Error(`check failed: ${message}`);
-  }
-}
-
-async function shot(page, name) {
-  // JupyterLab asks once whether to fetch Jupyter news; answer so it leaves the pictures
-  const news = page.locator('.jp-toast-message', { hasText: 'Jupyter news' });
-  if (await news.count()) {
-    await page.locator('.Toastify__toast button', { hasText: /^No$/ }).first().click();
-    await news.waitFor({ state: 'detached' });
-  }
-  const file = path.join(OUT_DIR, `${name}.png`);
-  await page.screenshot({ path: file });
-  seen.steps.push(name);
-}
-
-/** Open a sidebar panel by its tab (the panel's id is the tab's data-id). */
-async function openSidebar(page, id) {
-  const tab = page.locator(`.lm-TabBar-tab[data-id="${id}"]`);
-  await tab.waitFor({ state: 'visible', timeout: 60000 });
-  const panel = page.locator(`#${id}`);
-  if (!(await panel.isVisible())) {
-    await tab.click();
-  }
-  await panel.waitFor({ state: 'visible' });
-  return panel;
-}
 
 /** Replace the source of the notebook's first code cell (the starter) with `code`. */
 async function setStarter(page, code) {
@@ -77,24 +35,18 @@ async function submitAndWait(page, verdict) {
   return card;
 }
 
-async function main() {
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: env('CHROMIUM'),
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage']
-  });
+async function main(seen) {
+  const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
-    context.setDefaultTimeout(60000);
-    const page = await context.newPage();
-    const consoleErrors = [];
-    page.on('pageerror', error => consoleErrors.push(String(error)));
+    const page = await logIn(browser, seen);
+    const chatFrames = [];
+    page.on('websocket', socket => {
+      if (socket.url().includes('codetutor/api/tutor/chat')) {
+        socket.on('framereceived', frame => chatFrames.push(JSON.parse(String(frame.payload))));
+      }
+    });
 
-    // 1. Log in as the student; the Hub starts their server and JupyterLab opens.
-    await page.goto(`${HUB_URL}/hub/login`);
-    await page.fill('input[name="username"]', USERNAME);
-    await page.fill('input[name="password"]', env('PASSWORD'));
-    await Promise.all([page.waitForNavigation(), page.press('input[name="password"]', 'Enter')]);
+    // 1. Logged in as the student, the Hub starts their server and JupyterLab opens.
     await page.goto(`${HUB_URL}/user/${USERNAME}/lab?reset`, { timeout: 180000 });
     await page.locator('#jp-main-dock-panel').waitFor({ timeout: 180000 });
 
@@ -107,7 +59,7 @@ async function main() {
     const itemText = await item.innerText();
     check(/Leap year/.test(itemText), `the problem shows its English title: ${itemText}`);
     check(/★/.test(itemText), 'the problem shows its difficulty');
-    await shot(page, '01-problems-panel');
+    await shot(page, '01-problems-panel', seen);
     // search and the tag filter narrow the list; clearing them brings everything back
     await problems.locator('.jp-codetutor-search').fill('leap');
     const filtered = await problems.locator('.jp-codetutor-problem').count();
@@ -129,10 +81,8 @@ async function main() {
     await item.click();
     const submit = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-codetutor-submitButton');
     await submit.waitFor({ state: 'visible', timeout: 60000 });
-    check(
-      (await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').count()) >= 2,
-      'the notebook has its starter and public test cells'
-    );
+    // its starter and public test cells (the notebook renders its cells after the toolbar)
+    await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').nth(1).waitFor();
 
     // 4. A wrong solution: Wrong Answer, with the hidden case that failed (status only).
     await setStarter(page, env('WRONG_CODE'));
@@ -143,7 +93,7 @@ async function main() {
     const failedRows = await card.locator('.jp-codetutor-case-failed').count();
     check(failedRows >= 1, 'a failed case row is shown');
     seen.wrong = { text: wrongText.slice(0, 400), failedRows };
-    await shot(page, '02-wrong-answer');
+    await shot(page, '02-wrong-answer', seen);
 
     // 5. The fix: Accepted, every case passed; the history lists both submissions.
     await setStarter(page, env('RIGHT_CODE'));
@@ -156,39 +106,85 @@ async function main() {
     const history = await card.locator('.jp-codetutor-historyList li').count();
     check(history >= 2, `the history lists both submissions (${history})`);
     seen.accepted = { text: rightText.slice(0, 400), history };
-    await shot(page, '03-accepted');
+    await shot(page, '03-accepted', seen);
     // the panel now shows the best verdict for the problem
     await problems.locator(`.jp-codetutor-problem[data-problem="${PROBLEM}"] .jp-codetutor-verdictBadge`).waitFor();
 
-    // 6. Ask the tutor: the reply streams in (several growing states), then ends.
+    // 6. Ask the tutor: the reply's tokens show in the panel as they arrive, before it is done.
     const tutor = await openSidebar(page, 'codetutor-tutor');
     await tutor.locator('.jp-codetutor-context').filter({ hasText: PROBLEM }).waitFor();
+    await page.evaluate(() => {
+      // every state the reply bubble goes through, recorded as the DOM changes
+      const states = (window.__codetutorStates = []);
+      const log = document.querySelector('#codetutor-tutor .jp-codetutor-chatLog');
+      new MutationObserver(() => {
+        const bubbles = log.querySelectorAll('.jp-codetutor-from-tutor');
+        const bubble = bubbles[bubbles.length - 1];
+        if (bubble) {
+          states.push({
+            text: bubble.querySelector('.jp-codetutor-text').textContent,
+            streaming: bubble.classList.contains('jp-mod-streaming')
+          });
+        }
+      }).observe(log, { childList: true, subtree: true, characterData: true, attributes: true });
+    });
     await tutor.locator('textarea').fill('How do I check whether a year is a leap year?');
     await tutor.locator('textarea').press('Enter');
     const bubble = tutor.locator('.jp-codetutor-from-tutor').last();
-    const states = new Set();
-    const deadline = Date.now() + 240000;
-    for (;;) {
-      const streaming = await bubble.evaluate(el => el.classList.contains('jp-mod-streaming'));
-      const text = (await bubble.locator('.jp-codetutor-text').innerText()).trim();
-      if (text) {
-        states.add(text);
-      }
-      if (!streaming) {
-        break;
-      }
-      check(Date.now() < deadline, 'the tutor finished its reply in time');
-      await page.waitForTimeout(50);
-    }
+    await bubble.waitFor();
+    await tutor
+      .locator('.jp-codetutor-from-tutor.jp-mod-streaming')
+      .waitFor({ state: 'detached', timeout: 240000 });
     const notice = (await tutor.locator('.jp-codetutor-notice').first().innerText()).trim();
     check(!notice, `the tutor answered without an error: ${notice}`);
     const reply = (await bubble.locator('.jp-codetutor-text').innerText()).trim();
     check(reply.length > 0, 'the tutor replied');
-    check(states.size >= 2, `the reply streamed in pieces (${states.size} states seen)`);
-    seen.tutor = { reply: reply.slice(0, 400), states: states.size };
-    await shot(page, '04-tutor');
+    const tokens = chatFrames.filter(f => f.type === 'token');
+    check(tokens.length >= 1, `the tutor streamed tokens (${JSON.stringify(chatFrames).slice(0, 300)})`);
+    check(chatFrames[chatFrames.length - 1].type === 'done', 'the reply ended with done');
+    const states = await page.evaluate(() => window.__codetutorStates);
+    const shownWhileStreaming = new Set(states.filter(st => st.streaming && st.text).map(st => st.text));
+    check(shownWhileStreaming.size >= 1, 'the reply was shown before it was complete');
+    check(
+      shownWhileStreaming.size >= Math.min(tokens.length, 2),
+      `each token was shown as it came (${tokens.length} tokens, ${shownWhileStreaming.size} states)`
+    );
+    check(
+      reply === tokens.map(t => t.text).join('').trim(),
+      'the reply shown is the tokens received'
+    );
+    seen.tutor = { reply: reply.slice(0, 400), tokens: tokens.length, states: shownWhileStreaming.size };
 
-    // 7. Switch JupyterLab to Korean from the Settings menu; the page reloads in Korean.
+    // 7. A code review of the notebook: a list of findings (each a button to its line) or "none".
+    await tutor.locator('.jp-codetutor-review').click();
+    const findings = tutor.locator('.jp-codetutor-findings');
+    await findings.locator('.jp-codetutor-subheading').waitFor({ timeout: 240000 });
+    const reviewText = await findings.innerText();
+    check(!/failed/.test(reviewText), `the review came back: ${reviewText}`);
+    const findingCount = await findings.locator('.jp-codetutor-finding').count();
+    if (findingCount) {
+      // a finding jumps to its line in the notebook
+      await findings.locator('.jp-codetutor-finding').first().click();
+      await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell.jp-mod-active').waitFor();
+    } else {
+      check(/No findings/.test(reviewText), `an empty review says so: ${reviewText}`);
+    }
+    seen.review = { findings: findingCount, text: reviewText.slice(0, 300) };
+    await shot(page, '04-tutor', seen);
+
+    // 8. The dark theme: the panels and the card follow JupyterLab's theme variables.
+    const lightBackground = await card.evaluate(el => getComputedStyle(el.firstElementChild).backgroundColor);
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Settings$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^JupyterLab Dark$/ }).click();
+    await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false');
+    await page.waitForTimeout(500);
+    const darkBackground = await card.evaluate(el => getComputedStyle(el.firstElementChild).backgroundColor);
+    check(darkBackground !== lightBackground, `the card follows the theme (${lightBackground} -> ${darkBackground})`);
+    seen.dark = { light: lightBackground, dark: darkBackground };
+    await shot(page, '05-dark-theme', seen);
+
+    // 9. Switch JupyterLab to Korean from the Settings menu; the page reloads in Korean.
     await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Settings$/ }).click();
     await page.locator('.lm-Menu-itemLabel', { hasText: /^Language$/ }).click();
     await page.locator('.lm-Menu-itemLabel', { hasText: /한국어/ }).click();
@@ -212,21 +208,12 @@ async function main() {
     const badge = (await problemsKo.locator(`.jp-codetutor-problem[data-problem="${PROBLEM}"] .jp-codetutor-verdictBadge`).innerText()).trim();
     check(badge === '맞았습니다', `the best verdict is in Korean: ${badge}`);
     seen.korean = { title: koTitle, submit: submitLabel, badge, placeholder: searchPlaceholder };
-    await shot(page, '05-korean');
+    await shot(page, '06-korean', seen);
 
-    check(consoleErrors.length === 0, `no uncaught page errors: ${consoleErrors.join('; ')}`);
+    check(seen.pageErrors.length === 0, `no uncaught page errors: ${seen.pageErrors.join('; ')}`);
   } finally {
     await browser.close();
   }
 }
 
-main().then(
-  () => {
-    process.stdout.write(JSON.stringify(seen) + '\n');
-  },
-  error => {
-    process.stdout.write(JSON.stringify(seen) + '\n');
-    process.stderr.write(`${error.stack || error}\n`);
-    process.exit(1);
-  }
-);
+run(main);

@@ -65,9 +65,18 @@ export class VerdictCard extends Widget {
     }
     const natural = this._inner.offsetHeight + 12;
     const height = Math.min(natural, Math.round(window.innerHeight * 0.4));
-    this.node.style.minHeight = `${height}px`;
-    this.node.style.maxHeight = `${height}px`;
-    this.parent?.fit();
+    if (height !== this._height) {
+      this._height = height;
+      this.node.style.minHeight = `${height}px`;
+      this.node.style.maxHeight = `${height}px`;
+      this.parent?.fit();
+    }
+  }
+
+  /** A new width wraps the content differently: measure again (stable once it fits). */
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this.fitContent();
   }
 
   protected onAfterShow(): void {
@@ -326,6 +335,7 @@ export class VerdictCard extends Widget {
   }
 
   private _stage: Stage | null = null;
+  private _height = -1;
   private _inner: HTMLDivElement;
   private _body: HTMLDivElement;
   private _history: HTMLDetailsElement;
