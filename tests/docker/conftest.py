@@ -44,7 +44,11 @@ def engine() -> Any:
 
 
 #: fixture that builds an image -> whether it has run in this session
-IMAGE_FIXTURES = {"judge_kernel_image": False, "singleuser_image": False}
+IMAGE_FIXTURES = {
+    "judge_kernel_image": False,
+    "singleuser_image": False,
+    "worker_and_hub_images": False,
+}
 #: seconds the first test needing an image may take: the build (minutes on a fresh machine)
 BUILD_TIMEOUT_S = 2400
 
