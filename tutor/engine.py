@@ -305,18 +305,21 @@ class LlamaCppEngine(Engine):
         future = loop.run_in_executor(
             self._executor, self._generate_blocking, llm, request, cancel, emit
         )
+        finished = False
         try:
             while True:
                 item = await chunks.get()
                 if item is None:
+                    finished = True
                     break
                 if isinstance(item, BaseException):
                     raise EngineError(f"llama.cpp failed: {item}") from item
                 yield item
         finally:
-            # Whatever ended the stream (done, consumer gone, error), stop the thread
-            # at its next token and only then give the context back.
-            cancel.cancel("consumer gone")
+            if not finished:
+                # The consumer went away or the engine failed: stop the thread at its
+                # next token, and only then give the context back.
+                cancel.cancel("consumer gone")
             await asyncio.shield(future)
             self._slots.put_nowait(llm)
 
@@ -547,16 +550,19 @@ class OpenAIEngine(Engine):
                 chunks.put_nowait(None)
 
         task = asyncio.ensure_future(fetch())
+        finished = False
         try:
             while True:
                 item = await chunks.get()
                 if item is None:
+                    finished = True
                     break
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
-            cancel.cancel("consumer gone")
+            if not finished:
+                cancel.cancel("consumer gone")
             if not task.done():
                 # The streaming callback raises on the next data; bound the wait.
                 try:

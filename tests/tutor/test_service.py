@@ -138,8 +138,13 @@ async def test_disconnect_cancels_real_generation(llm_url: str) -> None:
 
 
 async def test_metrics_names(llm_url: str) -> None:
+    before = (await get(llm_url + "/metrics")).body.decode()
     await post(llm_url + "/v1/completions", {"prompt": "Hello", "max_tokens": 4})
     text = (await get(llm_url + "/metrics")).body.decode()
+    completed = 'outcome="completed"'
+    assert metric_value(text, "llm_requests_total", completed) == (
+        metric_value(before, "llm_requests_total", completed) + 1
+    )
     for name in (
         "llm_inference_duration_seconds_bucket",
         "llm_tokens_generated_total",
