@@ -155,6 +155,20 @@ async function main(seen) {
     );
     seen.tutor = { reply: reply.slice(0, 400), tokens: tokens.length, states: shownWhileStreaming.size };
 
+    // Hint: one rung up the ladder, answered in the same conversation.
+    const framesBefore = chatFrames.length;
+    await tutor.locator('.jp-codetutor-hint').click();
+    await tutor.locator('.jp-codetutor-from-student', { hasText: 'Hint, please.' }).waitFor();
+    await tutor
+      .locator('.jp-codetutor-from-tutor.jp-mod-streaming')
+      .waitFor({ state: 'detached', timeout: 240000 });
+    const hintNotice = (await tutor.locator('.jp-codetutor-notice').first().innerText()).trim();
+    check(!hintNotice, `the tutor gave a hint without an error: ${hintNotice}`);
+    const hintDone = chatFrames.slice(framesBefore).find(f => f.type === 'done');
+    check(hintDone && hintDone.level, `the hint has its rung (${JSON.stringify(hintDone)})`);
+    check((await tutor.locator('.jp-codetutor-from-tutor').count()) === 2, 'two replies are shown');
+    seen.hint = { level: hintDone.level };
+
     // 7. A code review of the notebook: a list of findings (each a button to its line) or "none".
     await tutor.locator('.jp-codetutor-review').click();
     const findings = tutor.locator('.jp-codetutor-findings');
