@@ -346,7 +346,7 @@ export interface IChatEvent {
   message?: string;
   status?: number;
   retry_after?: number;
-  level?: string | null;
+  level?: number | null;
   stopped?: boolean;
   withheld?: boolean;
 }
@@ -357,7 +357,8 @@ export class ChatReply {
   done = false;
   stopped = false;
   withheld = false;
-  level: string | null = null;
+  /** The hint ladder's rung (1 nudge, 2 concept, 3 line) of a hint reply. */
+  level: number | null = null;
   error: { message: string; status?: number; retryAfter?: number } | null = null;
 
   /** Apply one event; returns true when the reply is over. */

@@ -178,6 +178,15 @@ export class TutorPanel extends Widget {
         )
       );
     }
+    if (reply.level) {
+      bubble.append(
+        h(
+          'div',
+          { class: 'jp-codetutor-muted jp-codetutor-rung' },
+          trans.__('Hint level %1 of 3', reply.level)
+        )
+      );
+    }
     if (reply.stopped) {
       bubble.append(h('div', { class: 'jp-codetutor-muted' }, trans.__('Stopped.')));
     }

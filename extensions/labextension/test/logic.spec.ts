@@ -145,8 +145,8 @@ describe('ChatReply', () => {
     expect(reply.apply({ type: 'token', text: 'Think ' })).toBe(false);
     expect(reply.apply({ type: 'token', text: 'about 400.' })).toBe(false);
     expect(reply.text).toBe('Think about 400.');
-    expect(reply.apply({ type: 'done', level: 'concept' })).toBe(true);
-    expect(reply.level).toBe('concept');
+    expect(reply.apply({ type: 'done', level: 2 })).toBe(true);
+    expect(reply.level).toBe(2);
   });
   it('replaces a withheld reply', () => {
     const reply = new ChatReply();
