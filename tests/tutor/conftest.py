@@ -151,7 +151,19 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "codetutor", "llm", "serve", "--port", str(port)],
+            # One sequence: tests that assert content at temperature 0 then always
+            # decode in the same context (several contexts are tested in test_batched).
+            [
+                sys.executable,
+                "-m",
+                "codetutor",
+                "llm",
+                "serve",
+                "--port",
+                str(port),
+                "--parallel",
+                "1",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

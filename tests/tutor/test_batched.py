@@ -1,4 +1,5 @@
-"""The batched engine with the real model: several sequences in one llama.cpp context."""
+"""Serving several sequences at once with the real model: the batched engine (one
+llama.cpp context) and the default engine's several contexts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from codetutor.tutor.batched import BatchedLlamaCppEngine
-from codetutor.tutor.engine import CancelToken, Chunk, GenerationRequest
+from codetutor.tutor.engine import CancelToken, Chunk, GenerationRequest, LlamaCppEngine
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,9 @@ async def engine() -> AsyncIterator[BatchedLlamaCppEngine]:
 
 
 async def complete(
-    engine: BatchedLlamaCppEngine, request: GenerationRequest, cancel: CancelToken | None = None
+    engine: BatchedLlamaCppEngine | LlamaCppEngine,
+    request: GenerationRequest,
+    cancel: CancelToken | None = None,
 ) -> tuple[str, Chunk]:
     text = ""
     last = Chunk("")
@@ -85,3 +88,16 @@ async def test_cancel_frees_the_slot(engine: BatchedLlamaCppEngine) -> None:
     # All three slots are usable again.
     results = await asyncio.gather(*(complete(engine, story(f"u{i}", 4)) for i in range(3)))
     assert all(text for text, _ in results)
+
+
+async def test_several_contexts_serve_at_once() -> None:
+    engine = LlamaCppEngine(parallel_sequences=3, n_ctx=512)
+    await engine.start()
+    try:
+        assert engine.parallel == 3
+        results = await asyncio.gather(*(complete(engine, story(f"u{i}", 8)) for i in range(3)))
+        for text, last in results:
+            assert text and last.finish_reason == "length"
+            assert last.usage is not None and last.usage.completion_tokens == 8
+    finally:
+        await engine.stop()
