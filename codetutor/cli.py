@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from traitlets import Bool
+from traitlets import Bool, TraitError
 from traitlets.config import Application
 
 from codetutor import __version__
@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> None:
         app.start()
     except UsageError as e:
         print(f"codetutor: {e}", file=sys.stderr)
+        sys.exit(2)
+    except TraitError as e:
+        # A setting with a bad value (e.g. --port=x) found after parsing: bad input too.
+        print(f"codetutor: {str(e).splitlines()[0]}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
