@@ -150,11 +150,11 @@ def test_bad_problem_uploads_store_nothing(
 
 def test_an_invalid_problem_names_cell_and_line(world: World) -> None:
     nb = problem_notebook("broken")
-    nb["cells"][4]["source"] = "# case: mixed\nadd(1, 'x')"  # the reference solution raises
+    nb["cells"][4]["source"] = "# case: big\nadd(1, 2"  # the hidden tests do not parse
     before = counts(world)
     r = world.teacher.post("api/problems", json=nb)
     assert r.status_code == 422, r.text
-    assert "reference solution raises TypeError" in r.json()["message"]
+    assert "cell 4, line 2" in r.json()["message"]
     assert r.json()["cell"] == 4 and r.json()["line"] == 2
     assert counts(world) == before
 
