@@ -65,6 +65,15 @@ def _process_start_time(pid: int) -> str | None:
     return stat.rpartition(")")[2].split()[19]
 
 
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def owner_token(pid: int | None = None) -> str:
     """``<pid>:<start time>`` of a process (default: this one): unique while the machine runs."""
     pid = os.getpid() if pid is None else pid
@@ -113,6 +122,9 @@ class ContainerCgroup:
         if "" in paths and not (paths[""] / "cpu.stat").exists():
             del paths[""]  # a v1 machine's empty unified hierarchy
         return cls(paths) if paths else None
+
+    def exists(self) -> bool:
+        return all(path.is_dir() for path in self.paths.values())
 
     def _read(self, controller: str, name: str) -> str:
         directory = self.paths.get(controller)
@@ -165,7 +177,23 @@ class ContainerProcess:
         self.returncode = int(code) if isinstance(code, int) else -1
         self.exited.set()
 
+    #: the container's cgroups while they exist (set once it runs)
+    cgroup: ContainerCgroup | None = None
+
     def poll(self) -> int | None:
+        """The exit code, or None while the container runs.
+
+        The engine reports an exit late on a busy machine; the container's init
+        process (``pid``, seen from the host) is watched too, and when it is gone
+        the exit is taken as known at once, memory kills read from its cgroup
+        (still there: the engine removes it only after handling the exit).
+        """
+        if self.returncode is None and self.pid and not _running(self.pid):
+            cgroup = self.cgroup
+            if cgroup is not None and cgroup.exists():
+                if cgroup.oom_killed():
+                    self.oom_killed = True
+                self.returncode = -1  # the real code comes with the engine's event
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int | None:
@@ -528,7 +556,7 @@ class DockerProvisioner(SandboxProvisioner):
         self.pid = process.pid
         self.pgid = None
         if process.pid:
-            self.cgroup = ContainerCgroup.find(process.pid)
+            self.cgroup = process.cgroup = ContainerCgroup.find(process.pid)
         if self.cgroup is None:
             self.log.warning(
                 "sandbox %s: container cgroup not visible; CPU time is not measured",

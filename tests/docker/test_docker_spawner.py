@@ -225,7 +225,7 @@ def test_student_container_submits_and_gets_a_verdict(
         r = hub.api("DELETE", "users/alice/server")
         assert r.status_code in (202, 204), r.text
         deadline = time.monotonic() + 60
-        while engine.containers.list(all=True, filters={"name": "jupyter-alice"}):
+        while engine.api.containers(all=True, filters={"name": "jupyter-alice"}):
             assert time.monotonic() < deadline
             time.sleep(0.5)
         assert engine.volumes.get("codetutor-user-alice") is not None
