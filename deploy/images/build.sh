@@ -85,9 +85,10 @@ build_one() {
 
 sizes() {
     local name
+    local size
     for name in "${DEFAULT_IMAGES[@]}" llm-cuda; do
-        docker image inspect -f "{{.Size}}" "$PREFIX/$name:$TAG" 2>/dev/null |
-            awk -v n="$PREFIX/$name:$TAG" '{printf "%-40s %6.0f MB\n", n, $1/1e6}'
+        size="$(docker image inspect -f "{{.Size}}" "$PREFIX/$name:$TAG" 2>/dev/null)" || continue
+        awk -v n="$PREFIX/$name:$TAG" -v s="$size" 'BEGIN {printf "%-40s %6.0f MB\n", n, s/1e6}'
     done
 }
 
