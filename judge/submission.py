@@ -54,7 +54,7 @@ class Submission:
                 if isinstance(cell.get("metadata"), dict)
                 else []
             )
-            if isinstance(tags, list) and set(tags) & set(TEST_TAGS):
+            if isinstance(tags, list) and any(isinstance(t, str) and t in TEST_TAGS for t in tags):
                 continue
             source = cell.get("source", "")
             if isinstance(source, list):
