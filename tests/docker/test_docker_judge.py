@@ -44,8 +44,15 @@ async def test_hostile_submission_on_docker(name: str, judge: Judge) -> None:
     code, verdict = HOSTILE[name]
     result = await judge_code(judge, PROBE, code)
     allowed = verdict if isinstance(verdict, tuple) else (verdict,)
+    allowed += LIMIT_RACES.get(name, ())
     assert result.verdict.value in allowed, result.to_dict("instructor")
     await assert_still_serving(judge)
+
+
+#: Submissions that may reach the time limit before they crash, whichever comes first on
+#: a loaded machine: repr() of deeply nested lists spends quadratic time in CPython's
+#: recursion guard (seconds at the depth that overflows an 8 MiB stack) before the crash.
+LIMIT_RACES = {"c_stack_overflow": ("time_limit_exceeded",)}
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED))
