@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from codetutor.judge.docker import LABEL
+from codetutor.judge.docker import LABEL, reap_stale_containers
 from codetutor.judge.judge import Judge
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +40,12 @@ def engine() -> Any:
         if os.environ.get("CI") == "true":
             pytest.fail(f"no Docker engine under CI ({e}); ./dev test starts one")
         pytest.skip(f"no Docker engine: {e}")
+    # Sandboxes of earlier test runs that died before cleaning up (each run has its own
+    # runtime directory, so no later judge would reap them).
+    for info in client.api.containers(all=True, filters={"label": LABEL}):
+        runtime = (info.get("Labels") or {}).get(LABEL, "")
+        if runtime.startswith("/dev/shm/codetutor-docker-test-") and runtime != RUNTIME_DIR:
+            reap_stale_containers(client, runtime)
     return client
 
 
