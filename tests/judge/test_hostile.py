@@ -70,7 +70,7 @@ HOSTILE: dict[str, tuple[str, str | tuple[str, ...]]] = {
     ),
     # Recursion through C (repr of nested lists) overflows the C stack: the kernel dies.
     "c_stack_overflow": (
-        "import sys\nsys.setrecursionlimit(10**7)\nx = []\nfor _ in range(200000):\n    x = [x]\nrepr(x)",
+        "import sys\nsys.setrecursionlimit(10**7)\nx = []\nfor _ in range(100000):\n    x = [x]\nrepr(x)",
         "runtime_error",
     ),
     "ignores_signals": (
