@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 import traceback
 
@@ -76,6 +77,11 @@ except NameError:  # outside IPython (the judge's own tests of this module)
     _publish = None
     _transform = None
     _user_ns = {}
+# The kernel's IOPub thread, which sends what _publish queues (None: sends are direct).
+_iopub_thread = _getattr(
+    _getattr(_publish and _shell.display_pub, "pub_socket", None), "io_thread", None
+)
+_Event = threading.Event
 
 _emitted: list = []
 
@@ -146,6 +152,22 @@ def _emit(event):
         _emitted.append(event)
         return
     _publish(data={MIME: event}, metadata={})
+
+
+def _sync(timeout=1.0):
+    """Wait until the IOPub thread has sent every event queued so far.
+
+    Reports queued just before student code kills its own process (``os._exit``)
+    would otherwise die with it, and the judge would not know what had finished.
+    """
+    if _iopub_thread is None:
+        return
+    try:
+        sent = _Event()
+        _iopub_thread.schedule(sent.set)
+        sent.wait(timeout)
+    except _BaseException:
+        pass
 
 
 def _restore(recursion_floor=1000):
@@ -401,6 +423,7 @@ def _run_function(spec, token, limit, cells):
                 step.finish(result)
             if result["status"] != "ok":
                 return
+        _sync()
     test_ns = {"__builtins__": _builtins_copy, "__name__": "__tests__"}
     for name in spec["names"]:
         if name in ns:

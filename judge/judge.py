@@ -103,17 +103,31 @@ class Judge(LoggingConfigurable):
         stdout: str | None = None
         first = 0
         run_cells = True
+        cells_ran = False
         attempts = 0
         while first < len(problem.cases):
             attempts += 1
             outcome = await self.run_in_sandbox(problem, submission, first, run_cells)
-            if run_cells and problem.meta.mode is Mode.FUNCTION:
-                error, stdout, failed_verdict = self.student_cells(problem, submission, outcome)
+            if run_cells and problem.meta.mode is Mode.FUNCTION and not cells_ran:
+                cells_outcome, blame_unreported = outcome, False
+                if self._cells_unclear(submission, outcome):
+                    # The kernel died without a word on whether the student's cells had
+                    # finished (reports sent just before a process dies can die with it).
+                    # Run the cells alone: a crash there is theirs, else it was a case's.
+                    cells_outcome = await self.run_in_sandbox(
+                        problem, submission, len(problem.cases), True
+                    )
+                    blame_unreported = True
+                error, stdout, failed_verdict = self.student_cells(
+                    problem, submission, cells_outcome, blame_unreported
+                )
                 if failed_verdict is not None:
                     cases = [self._skipped(c) for c in problem.cases]
                     return self._result(
                         problem, failed_verdict, 0.0, cases, started, error=error, stdout=stdout
                     )
+                # Resumed runs repeat cells known to finish: a crash there is a case's.
+                cells_ran = True
             elif (
                 problem.meta.mode is Mode.STDIO
                 and outcome.ends.get(("cell", 0), {}).get("status") == "syntax"
@@ -207,26 +221,38 @@ class Judge(LoggingConfigurable):
         finally:
             await self.provider.release(sandbox)
 
+    @staticmethod
+    def _cells_unclear(submission: Submission, outcome: RunOutcome) -> bool:
+        """Whether a run was stopped at an unknown step before every cell reported."""
+        return (
+            outcome.aborted is not None
+            and outcome.aborted_step is None
+            and any(("cell", i) not in outcome.ends for i in range(len(submission.cells)))
+        )
+
     def student_cells(
-        self, problem: Problem, submission: Submission, outcome: RunOutcome
+        self,
+        problem: Problem,
+        submission: Submission,
+        outcome: RunOutcome,
+        blame_unreported: bool = False,
     ) -> tuple[StudentError | None, str | None, Verdict | None]:
-        """Outcome of the student's own cells: (error, their output, verdict if they failed)."""
+        """Outcome of the student's own cells: (error, their output, verdict if they failed).
+
+        ``blame_unreported``: ``outcome`` ran the cells alone, so a run stopped at an
+        unknown step was stopped in the first cell that did not report.
+        """
         outputs: list[str] = []
         for index in range(len(submission.cells)):
             end = outcome.ends.get(("cell", index))
             if end is None:
-                if outcome.aborted is not None and outcome.aborted_step == ("cell", index):
-                    status = _ABORT_STATUS[outcome.aborted]
-                    err = StudentError(status.value, _ABORT_MESSAGE[outcome.aborted], cell=index)
-                    return err, "".join(outputs) or None, status.verdict
-                if (
-                    outcome.aborted is not None
-                    and outcome.aborted_step is None
-                    and not outcome.ends
+                if outcome.aborted is not None and (
+                    outcome.aborted_step == ("cell", index)
+                    or (blame_unreported and outcome.aborted_step is None)
                 ):
                     status = _ABORT_STATUS[outcome.aborted]
                     err = StudentError(status.value, _ABORT_MESSAGE[outcome.aborted], cell=index)
-                    return err, None, status.verdict
+                    return err, "".join(outputs) or None, status.verdict
                 break
             outputs.append(str(end.get("stdout") or ""))
             status_text = end.get("status")

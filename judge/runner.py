@@ -97,6 +97,7 @@ class JudgeClient(NotebookClient):
         self._run = runner
 
     def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
+        self._run.last_message = time.monotonic()
         content = msg.get("content", {})
         msg_type = msg.get("msg_type")
         if msg_type in ("display_data", "update_display_data"):
@@ -127,6 +128,8 @@ class _Run:
         self.step_cpu0 = 0.0
         self.overflowed = False
         self.abort_event = asyncio.Event()
+        #: when the client last read a message of this run (monotonic)
+        self.last_message = 0.0
 
     def on_event(self, event: Any) -> None:
         if not isinstance(event, dict) or event.get("token") != self.token:
@@ -158,6 +161,19 @@ class SandboxRunner(LoggingConfigurable):
 
     poll_interval = Float(
         0.005, help="Seconds between the watchdog's checks of a running sandbox."
+    ).tag(config=True)
+
+    drain_quiet = Float(
+        0.05,
+        help="""Seconds without a message after which a dead kernel's output counts as read.
+
+        What a kernel sent just before it died can still be on its way when the
+        watchdog sees the death; the run ends only once its messages stop coming.
+        """,
+    ).tag(config=True)
+
+    drain_max = Float(
+        0.5, help="The longest wait for a dead kernel's last messages, in seconds."
     ).tag(config=True)
 
     async def load_harness(self, sandbox: Sandbox) -> None:
@@ -256,6 +272,8 @@ class SandboxRunner(LoggingConfigurable):
                 reason = Abort.TIMEOUT
             if reason is None:
                 continue
+            if reason is Abort.DIED:
+                await self._drain(state, execution, now)
             self._abort(state, reason, started)
             await state.sandbox.kill()
             task = getattr(client, "task_poll_for_reply", None)
@@ -263,6 +281,15 @@ class SandboxRunner(LoggingConfigurable):
                 task.cancel()
             execution.cancel()
             return
+
+    async def _drain(self, state: _Run, execution: asyncio.Future[Any], seen: float) -> None:
+        """Let the client read what a dead kernel sent before it died. Coroutine."""
+        deadline = seen + self.drain_max
+        while not execution.done():
+            now = time.monotonic()
+            if now >= deadline or now - max(state.last_message, seen) >= self.drain_quiet:
+                return
+            await asyncio.sleep(min(self.poll_interval, self.drain_quiet))
 
 
 class SandboxProvider(LoggingConfigurable):
