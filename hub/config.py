@@ -365,6 +365,8 @@ class HubSettings(LoggingConfigurable):
             f"--ip={self.services_host}",
             f"--port={self.tutor_port}",
             *(f"--Tutor.problem_dirs={d}" for d in self.problem_dirs),
+            # what instructors publish through the judge reaches the tutor too
+            f"--Tutor.judge_db_url={self.judge_db_url}",
         ]
         if self.llm_url:
             tutor.append(f"--llm-url={self.llm_url}")

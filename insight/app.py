@@ -26,16 +26,15 @@ import os
 import signal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import jinja2
 from jupyterhub.services.auth import HubOAuth
 from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httpserver import HTTPServer
-from traitlets import Int, Unicode, default, validate
+from traitlets import Unicode, default
 
-from codetutor.cli import CodeTutorBaseApp, UsageError
+from codetutor.cli import HubServiceApp, UsageError
 from codetutor.judge.insight import InsightCache, Recommender
 from codetutor.judge.store import Store
 from codetutor.logging import configure_logging
@@ -52,7 +51,7 @@ from .handlers import (
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-class DashboardApp(CodeTutorBaseApp):
+class DashboardApp(HubServiceApp):
     """``codetutor dashboard``: run the class dashboard service (module docstring)."""
 
     name = "dashboard"
@@ -60,37 +59,8 @@ class DashboardApp(CodeTutorBaseApp):
 
     classes = [Store, HubOAuth, Recommender]
 
-    ip = Unicode(
-        help="Address to listen on (default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1)."
-    ).tag(config=True)
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).hostname or "127.0.0.1") if url else "127.0.0.1"
-
-    port = Int(help="Port to listen on (default: from JUPYTERHUB_SERVICE_URL, else 10103).").tag(
-        config=True
-    )
-
-    @default("port")
-    def _default_port(self) -> int:
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).port or 10103) if url else 10103
-
-    base_url = Unicode(
-        help="URL prefix of the service (default: JUPYTERHUB_SERVICE_PREFIX, else "
-        "/services/dashboard/)."
-    ).tag(config=True)
-
-    @default("base_url")
-    def _default_base_url(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/dashboard/"
-
-    @validate("base_url")
-    def _slashes(self, proposal: Any) -> str:
-        value = "/" + str(proposal["value"]).strip("/") + "/"
-        return value.replace("//", "/")
+    default_port = 10103
+    default_prefix = "/services/dashboard/"
 
     service_name = Unicode(
         help="The service's name in the Hub (default: JUPYTERHUB_SERVICE_NAME, else dashboard); "

@@ -44,7 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from traitlets import Dict, Float, Integer, List, Unicode, default
+from traitlets import Float, Integer, Unicode, default
 
 from .exceptions import SandboxError
 from .sandbox import SandboxProvisioner
@@ -335,40 +335,7 @@ class DockerProvisioner(SandboxProvisioner):
         return f"{os.geteuid()}:{os.getegid()}"
 
     cpus = Float(1.0, help="CPU cores' worth of time the sandbox may use at once.").tag(config=True)
-    pids_limit = Integer(64, help="Most processes and threads in one sandbox.").tag(config=True)
-    cpu_limit_s = Integer(
-        300,
-        help="RLIMIT_CPU of the kernel, a backstop: the judge enforces per-case limits itself.",
-    ).tag(config=True)
-    open_files_limit = Integer(256, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
-    scratch_mb = Integer(64, help="Size of the sandbox's private /tmp (tmpfs), in MiB.").tag(
-        config=True
-    )
     shm_mb = Integer(16, help="Size of the sandbox's /dev/shm, in MiB.").tag(config=True)
-    readonly_paths = List(
-        Unicode(),
-        help="Extra host paths made visible read-only inside the sandbox (e.g. data sets).",
-    ).tag(config=True)
-    sandbox_env = Dict(
-        Unicode(),
-        help="Environment of the kernel (nothing of the judge's is inherited).",
-    ).tag(config=True)
-
-    @default("sandbox_env")
-    def _sandbox_env_default(self) -> dict[str, str]:
-        return {
-            "HOME": "/tmp",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "TERM": "dumb",
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "IPYTHONDIR": "/tmp/.ipython",
-            "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
 
     sandbox_dir: Path | None = None
     container_id: str | None = None

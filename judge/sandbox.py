@@ -300,6 +300,39 @@ class SandboxProvisioner(LocalProvisioner):
         1 << 20,
         help="Largest file the sandbox may write (its own stdout/stderr log included), in bytes.",
     ).tag(config=True)
+    pids_limit = Integer(64, help="Most processes and threads in one sandbox.").tag(config=True)
+    cpu_limit_s = Integer(
+        300,
+        help="RLIMIT_CPU of the kernel, a backstop: the judge enforces per-case limits itself.",
+    ).tag(config=True)
+    open_files_limit = Integer(256, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
+    scratch_mb = Integer(64, help="Size of the sandbox's private /tmp (tmpfs), in MiB.").tag(
+        config=True
+    )
+    readonly_paths = List(
+        Unicode(),
+        help="Extra host paths made visible read-only inside the sandbox (e.g. data sets).",
+    ).tag(config=True)
+    sandbox_env = Dict(
+        Unicode(),
+        help="Environment of the kernel inside the sandbox (nothing of the judge's is inherited).",
+    ).tag(config=True)
+
+    @default("sandbox_env")
+    def _sandbox_env_default(self) -> dict[str, str]:
+        return {
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TERM": "dumb",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "IPYTHONDIR": "/tmp/.ipython",
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
 
     @abstractmethod
     def cpu_seconds(self) -> float:
@@ -339,38 +372,10 @@ class BubblewrapProvisioner(SandboxProvisioner):
     )
     first_uid = Integer(420000, help="First host uid given to sandboxes.").tag(config=True)
     uid_count = Integer(4096, help="How many host uids sandboxes may use.").tag(config=True)
-    pids_limit = Integer(64, help="Most processes and threads in one sandbox.").tag(config=True)
-    cpu_limit_s = Integer(
-        300,
-        help="RLIMIT_CPU of the sandbox, a backstop: the judge enforces per-case limits itself.",
-    ).tag(config=True)
-    open_files_limit = Integer(256, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
-    scratch_mb = Integer(64, help="Size of the sandbox's private /tmp, in MiB.").tag(config=True)
-    readonly_paths = List(
-        Unicode(),
-        help="Extra host paths made visible read-only inside the sandbox (e.g. data sets).",
-    ).tag(config=True)
-    sandbox_env = Dict(
-        Unicode(),
-        help="Environment of the kernel inside the sandbox (nothing of the judge's is inherited).",
-    ).tag(config=True)
 
     @default("sandbox_env")
     def _sandbox_env_default(self) -> dict[str, str]:
-        return {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": "/tmp",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "TERM": "dumb",
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "IPYTHONDIR": "/tmp/.ipython",
-            "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", **super()._sandbox_env_default()}
 
     use_cgroups = Bool(
         help="Confine the sandbox in cgroups (needs root). Without them only rlimits bound it."

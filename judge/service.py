@@ -30,7 +30,6 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlparse
 
 import nbformat
 import structlog
@@ -41,9 +40,9 @@ from sqlalchemy.exc import DBAPIError
 from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
-from traitlets import Float, Int, Unicode, default, validate
+from traitlets import Float, Int, Unicode, default
 
-from codetutor.cli import CodeTutorBaseApp, UsageError
+from codetutor.cli import HubServiceApp, UsageError
 
 from . import metrics
 from .events import SubmissionWatcher, configure_logging
@@ -715,7 +714,7 @@ class NotFoundHandler(JudgeHandler):
         raise APIError(404, f"no such endpoint: {self.request.path}")
 
 
-class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
+class JudgeServiceApp(JudgeBackendMixin, HubServiceApp):
     """``codetutor judge-service``: the judge's JSON API plus its worker processes."""
 
     name = "judge-service"
@@ -734,37 +733,8 @@ class JudgeServiceApp(JudgeBackendMixin, CodeTutorBaseApp):
 
     config_file = Unicode("", help="A config file (.py or .json) to load.").tag(config=True)
 
-    ip = Unicode(
-        help="Address to listen on (default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1)."
-    ).tag(config=True)
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).hostname or "127.0.0.1") if url else "127.0.0.1"
-
-    port = Int(help="Port to listen on (default: from JUPYTERHUB_SERVICE_URL, else 10101).").tag(
-        config=True
-    )
-
-    @default("port")
-    def _default_port(self) -> int:
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).port or 10101) if url else 10101
-
-    base_url = Unicode(
-        help="URL prefix of the service "
-        "(default: JUPYTERHUB_SERVICE_PREFIX, else /services/judge/)."
-    ).tag(config=True)
-
-    @default("base_url")
-    def _default_base_url(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/judge/"
-
-    @validate("base_url")
-    def _slashes(self, proposal: Any) -> str:
-        value = "/" + str(proposal["value"]).strip("/") + "/"
-        return value.replace("//", "/")
+    default_port = 10101
+    default_prefix = "/services/judge/"
 
     workers = Int(help="Worker processes to run (default: one per CPU core; 0: none).").tag(
         config=True

@@ -511,3 +511,7 @@ class TutorService(ServiceBase):
 
     def extra_settings(self) -> dict[str, Any]:
         return {"tutor": self.tutor}
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.tutor.close()

@@ -14,7 +14,9 @@ student only through the :class:`~codetutor.tutor.guard.SolutionGuard`:
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -59,6 +61,17 @@ class Tutor(LoggingConfigurable):
         ID/problem.ipynb. The tutor reads the reference solution from here (for the
         guard); the student never sends it.""",
     ).tag(config=True)
+    judge_db_url = Unicode(
+        "",
+        help="""The judge's database (an SQLAlchemy URL, as the judge service's Store.url).
+        When set, a problem is read from what instructors published to the judge (its
+        newest version) before :attr:`problem_dirs` are searched.""",
+    ).tag(config=True)
+    problem_refresh_s = Float(
+        30.0,
+        help="Seconds a problem read from the judge's database is used before its "
+        "newest version is looked up again.",
+    ).tag(config=True)
     rate_limit_class = Unicode(
         "ai", help="The RateLimiter limit class of tutor requests (SPEC: AI burst 5)."
     ).tag(config=True)
@@ -102,10 +115,65 @@ class Tutor(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._problems: dict[str, Any] = {}
+        #: problem id -> (problem, its version in the judge's database, when it was checked)
+        self._published: dict[str, tuple[Any, int, float]] = {}
+        self._store: Any = None
         self._history: dict[tuple[str, str], deque[dict[str, str]]] = {}
         self._hints_asked: dict[tuple[str, str], int] = {}
 
     # -- problems and admission ------------------------------------------
+
+    async def get_problem(self, problem_id: str) -> Any:
+        """Coroutine: the problem with ``problem_id``, as published to the judge (when
+        :attr:`judge_db_url` is set and it is there), else from :attr:`problem_dirs`.
+
+        Raises :class:`BadRequestError` for a malformed id, :class:`ProblemError` for
+        an unknown or unreadable problem.
+        """
+        if not isinstance(problem_id, str) or not _PROBLEM_ID.match(problem_id):
+            raise BadRequestError("problem_id must be a problem's id")
+        if self.judge_db_url:
+            problem = await self._published_problem(problem_id)
+            if problem is not None:
+                return problem
+        return self.load_problem(problem_id)
+
+    async def _published_problem(self, problem_id: str) -> Any:
+        """The newest published version of ``problem_id`` in the judge's database, or None."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from codetutor.judge.exceptions import ProblemError as JudgeProblemError
+        from codetutor.judge.problem import Problem
+        from codetutor.judge.store import Store
+
+        cached = self._published.get(problem_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[2] < self.problem_refresh_s:
+            return cached[0]
+        try:
+            if self._store is None:
+                self._store = Store(url=self.judge_db_url, parent=self)
+            await self._store.connect()
+            row = await self._store.get_problem(problem_id)
+            if row is None:
+                return None
+            if cached is not None and cached[1] == row.version:
+                problem = cached[0]
+            else:
+                problem = Problem.from_bundle(json.loads(await self._store.get_bundle(row.id)))
+        except (SQLAlchemyError, OSError, KeyError, ValueError, JudgeProblemError) as e:
+            # The judge's database is down or the bundle unreadable: keep answering with
+            # what was read before, else with problem_dirs.
+            self.log.warning("tutor: problem %r not read from the judge: %r", problem_id, e)
+            return cached[0] if cached is not None else None
+        self._published[problem_id] = (problem, row.version, now)
+        return problem
+
+    async def close(self) -> None:
+        """Coroutine: release the judge database connections (if any were opened)."""
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
 
     def load_problem(self, problem_id: str) -> Any:
         """The problem with ``problem_id`` from :attr:`problem_dirs`; raises ProblemError."""
@@ -212,7 +280,7 @@ class Tutor(LoggingConfigurable):
             message = ""
         if len(message) > self.max_message_chars or len(code or "") > self.max_code_chars:
             raise BadRequestError("message or code too long")
-        problem = self.load_problem(problem_id)
+        problem = await self.get_problem(problem_id)
         await self.admit(user, "chat", groups)
         language = prompts.choose_language(lang, message or code)
         key = (user, problem_id)
@@ -339,7 +407,7 @@ class Tutor(LoggingConfigurable):
             raise BadRequestError("code must be non-empty text")
         if len(code) > self.max_code_chars:
             raise BadRequestError("code too long")
-        problem = self.load_problem(problem_id) if problem_id else None
+        problem = await self.get_problem(problem_id) if problem_id else None
         await self.admit(user, "review", groups)
         language = prompts.choose_language(lang, code)
         statement = problem.statement(language) if problem is not None else ""

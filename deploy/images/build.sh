@@ -54,6 +54,21 @@ copy_build_host_cas() {
     return 0
 }
 
+stage_wheels() {
+    # The llm image installs llama-cpp-python from a wheel in its folder when one is
+    # there: the one ./dev setup compiled with the same portable flags (no rebuild).
+    [ "$1" = llm ] || return 0
+    local version wheel
+    version="$(sed -n 's/^llama_cpp_python==//p' "$HERE/constraints.txt")"
+    rm -f "$HERE/llm/wheels/"*.whl
+    for wheel in "$CACHE/wheels/llama_cpp_python-$version-"*.whl; do
+        [ -f "$wheel" ] || continue
+        log "llm: installing the cached $(basename "$wheel") instead of compiling llama.cpp"
+        cp -f "$wheel" "$HERE/llm/wheels/"
+    done
+    return 0
+}
+
 build_one() {
     local name="$1" ref="$PREFIX/$1:$TAG" key have tarball
     key="$(input_hash "$name")"
@@ -106,5 +121,6 @@ for name in "${images[@]}"; do
         log "no such image: $name"
         exit 2
     }
+    stage_wheels "$name"
     build_one "$name"
 done

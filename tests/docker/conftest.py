@@ -54,6 +54,7 @@ IMAGE_FIXTURES = {
     "judge_kernel_image": False,
     "singleuser_image": False,
     "worker_and_hub_images": False,
+    "llm_image": False,
 }
 #: seconds the first test needing an image may take: the build (minutes on a fresh machine)
 BUILD_TIMEOUT_S = 2400

@@ -87,3 +87,75 @@ def test_hub_image_has_dockerspawner_the_proxy_and_our_config(
         network_mode="none",
     )
     assert "imports ok" in output
+
+
+@pytest.fixture(scope="session")
+def llm_image(engine: Any) -> str:
+    build_images("llm")
+    IMAGE_FIXTURES["llm_image"] = True
+    return "codetutor/llm:latest"
+
+
+def http_json(url: str, body: dict[str, Any] | None = None, key: str = "") -> tuple[int, Any]:
+    """(status, decoded JSON body) of a GET (or a POST of ``body``) from this host."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def test_llm_image_serves_a_model_from_its_volume(llm_image: str, engine: Any) -> None:
+    """The CPU LLM image as Compose runs it (profile cpu-llm): non-root, health-checked,
+    listening on all addresses with an API key, the model from a volume; answers
+    completions to the key holder and refuses everyone else."""
+    import time
+
+    from codetutor.tutor.engine import bundled_model_path
+
+    config = engine.images.get(llm_image).attrs["Config"]
+    assert config["User"] not in ("", "0", "root")
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    key = "test-llm-key-0123456789"
+    container = engine.containers.run(
+        llm_image,
+        detach=True,
+        environment={"CODETUTOR_LLM_API_KEYS": key},
+        volumes={str(bundled_model_path()): {"bind": "/models/model.gguf", "mode": "ro"}},
+        mem_limit="2g",
+    )
+    try:
+        container.reload()
+        base = f"http://{container.attrs['NetworkSettings']['IPAddress']}:8765"
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                status, health = http_json(base + "/health")
+                break
+            except OSError:
+                container.reload()
+                logs = container.logs().decode(errors="replace")[-3000:]
+                assert container.status == "running", logs
+                assert time.monotonic() < deadline, logs
+                time.sleep(0.5)
+        assert status == 200 and health["status"] == "ok" and health["model"] == "model"
+        body = {"prompt": "def add(a, b):\n", "max_tokens": 12, "temperature": 0, "seed": 7}
+        assert http_json(base + "/v1/completions", body)[0] == 403  # no key: refused
+        assert http_json(base + "/v1/completions", body, key="wrong")[0] == 403
+        status, reply = http_json(base + "/v1/completions", body, key=key)
+        assert status == 200, reply
+        choice = reply["choices"][0]
+        assert choice["text"] and choice["finish_reason"] == "length"
+        assert reply["usage"]["completion_tokens"] == 12
+    finally:
+        container.remove(force=True)

@@ -213,3 +213,32 @@ def test_the_pieces_point_at_each_other(config: dict[str, Any]) -> None:
     assert nginx_env["CODETUTOR_UPSTREAM"] == f"hub:{hub_env['CODETUTOR_PORT']}"
     exporter = " ".join(services["nginx-exporter"]["command"])
     assert f"nginx:{nginx_env['CODETUTOR_STATUS_PORT']}/stub_status" in exporter
+
+
+def test_judge_worker_may_run_bubblewrap_but_not_reach_docker(config: dict[str, Any]) -> None:
+    # What bubblewrap needs inside a container (tests/docker runs the judge-worker image
+    # with exactly these options): user namespaces, and a /proc it may mount.
+    worker = config["services"]["judge-worker"]
+    assert set(worker["security_opt"]) == {
+        "seccomp=unconfined",
+        "apparmor=unconfined",
+        "systempaths=unconfined",
+    }
+    assert not worker.get("privileged")
+    assert not any("docker.sock" in str(v.get("source")) for v in worker.get("volumes", []))
+
+
+def test_cpu_llm_profile_serves_the_llm_under_the_same_name(tmp_path: Path) -> None:
+    values = {**env_values(), "COMPOSE_PROFILES": "cpu-llm"}
+    result = compose(write_env(tmp_path / "cpu.env", values), "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert "llm" not in services and "dcgm-exporter" not in services
+    llm = services["llm-cpu"]
+    assert llm["image"] == "codetutor/llm:latest"
+    assert "llm" in llm["networks"]["codetutor"]["aliases"]
+    assert "--gpu-layers=-1" not in llm["command"]
+    assert llm["environment"]["CODETUTOR_LLM_API_KEYS"] == values["LLM_API_KEY"]
+    assert "devices" not in llm.get("deploy", {}).get("resources", {}).get("reservations", {})
+    # the tutor's default address reaches it
+    assert services["hub"]["environment"]["CODETUTOR_LLM_URL"] == "http://llm:8765/v1"
