@@ -27,13 +27,18 @@ CPU time is read from the container's cgroup, found through its init process.
 
 Containers carry labels naming their owner (the judge process); a judge removes
 the containers and directories of owners that died before it starts its first
-sandbox.
+sandbox. A container does not outlive its judge meanwhile: the judge holds an
+exclusive lock on ``owner.lock`` in the sandbox directory for the sandbox's life,
+and a small watcher in the container, waiting for a shared lock on it, kills every
+process of the sandbox once the judge is gone (even by SIGKILL), which stops the
+container.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
 import threading
@@ -48,6 +53,11 @@ from traitlets import Float, Integer, Unicode, default
 
 from .exceptions import SandboxError
 from .sandbox import SandboxProvisioner
+
+#: what a sandbox container runs: $0 the kernel's log, $1 the owner lock, then the kernel
+_CONTAINER_SCRIPT = (
+    '(flock -s "$1" true; kill -KILL -1) </dev/null >/dev/null 2>&1 & shift; exec "$@" >>"$0" 2>&1'
+)
 
 #: label on every sandbox container; its value is the runtime directory
 LABEL = "codetutor.sandbox"
@@ -440,6 +450,7 @@ class DockerProvisioner(SandboxProvisioner):
         kwargs.pop("env", None)
         kwargs = await super().pre_launch(**kwargs)
         (self.sandbox_dir / "kernel.log").touch()
+        self._hold_owner_lock()
         if os.geteuid() == 0:
             owner = (int(uid), int(gid or uid))
             for path in (self.sandbox_dir, self.sandbox_dir / "kernel.log", km.connection_file):
@@ -448,6 +459,22 @@ class DockerProvisioner(SandboxProvisioner):
         kwargs["cmd"] = [self.python, *list(kwargs["cmd"])[1:]]
         return kwargs
 
+    _owner_lock_fd: int | None = None
+
+    def _hold_owner_lock(self) -> None:
+        """Lock ``owner.lock`` for as long as this judge process holds the sandbox."""
+        assert self.sandbox_dir is not None
+        fd = os.open(
+            self.sandbox_dir / "owner.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644
+        )
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._owner_lock_fd = fd
+
+    def _release_owner_lock(self) -> None:
+        fd, self._owner_lock_fd = self._owner_lock_fd, None
+        if fd is not None:
+            os.close(fd)
+
     def container_config(self, cmd: list[str]) -> dict[str, Any]:
         """Arguments of ``containers.create`` for a kernel running ``cmd``."""
         import docker.types
@@ -455,14 +482,17 @@ class DockerProvisioner(SandboxProvisioner):
         assert self.sandbox_dir is not None
         directory = str(self.sandbox_dir)
         log = str(self.sandbox_dir / "kernel.log")
+        lock = str(self.sandbox_dir / "owner.lock")
         fsize = self.output_limit_bytes + (64 << 10)
         volumes = {directory: {"bind": directory, "mode": "rw"}}
         for path in self.readonly_paths:
             volumes[path] = {"bind": path, "mode": "ro"}
         return {
             "image": self.image,
-            # The shell only redirects the kernel's own output, then is replaced by it.
-            "command": ["/bin/sh", "-c", 'exec "$@" >>"$0" 2>&1', log, *cmd],
+            # The shell starts the watcher (it gets the shared lock only once the judge's
+            # exclusive one is gone, then kills everything of the sandbox), redirects the
+            # kernel's own output and is replaced by the kernel.
+            "command": ["/bin/sh", "-c", _CONTAINER_SCRIPT, log, lock, *cmd],
             "entrypoint": [],
             "name": f"codetutor-sandbox-{self.sandbox_dir.name}",
             "labels": {LABEL: self.runtime_dir, OWNER_LABEL: owner_token()},
@@ -568,6 +598,7 @@ class DockerProvisioner(SandboxProvisioner):
                 if "No such container" not in str(e):
                     self.log.error("could not remove sandbox container %s: %s", container_id, e)
         self.cgroup = None
+        self._release_owner_lock()
         if self.sandbox_dir is not None:
             await self._call(shutil.rmtree, self.sandbox_dir, True)
             self.sandbox_dir = None

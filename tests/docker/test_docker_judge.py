@@ -13,6 +13,7 @@ import inspect
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,17 @@ async def test_memory_kill_comes_from_the_container_state(judge: Judge) -> None:
     assert result.verdict.value == "memory_limit_exceeded"
 
 
+def running_sandboxes(engine: Any) -> list[str]:
+    return [
+        c["Names"][0]
+        for c in engine.api.containers(filters={"label": f"{LABEL}={RUNTIME_DIR}"})
+        if c.get("State") == "running"
+    ]
+
+
 def test_containers_of_a_killed_judge_are_reaped(judge_kernel_image: str, engine: Any) -> None:
-    """SIGKILL a judge holding ready containers: the next judge removes them."""
+    """SIGKILL a judge holding ready containers: they stop at once on their own (their
+    watcher sees the judge's lock go), and the next judge removes them."""
     script = (
         "import asyncio\n"
         "from codetutor.judge.judge import Judge\n"
@@ -147,8 +157,13 @@ def test_containers_of_a_killed_judge_are_reaped(judge_kernel_image: str, engine
         assert proc.stdout.readline().strip() == "ready"
         # Its containers carry the runtime dir of this test process (the config is shared).
         assert len(leftover_containers(engine)) >= 2
+        assert len(running_sandboxes(engine)) >= 2
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        deadline = time.monotonic() + 30
+        while running_sandboxes(engine) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert running_sandboxes(engine) == []
         assert reap_stale_containers(engine, RUNTIME_DIR) >= 2
         assert leftover_containers(engine) == []
     finally:
