@@ -185,6 +185,7 @@ def test_the_pieces_point_at_each_other(config: dict[str, Any]) -> None:
         hub_env["CODETUTOR_HUB_PORT"],
         hub_env.get("CODETUTOR_JUDGE_PORT", "10101"),
         hub_env.get("CODETUTOR_TUTOR_PORT", "10102"),
+        hub_env.get("CODETUTOR_DASHBOARD_PORT", "10103"),
     }
     prometheus = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
     for job in prometheus["scrape_configs"]:

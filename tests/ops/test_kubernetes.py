@@ -62,7 +62,7 @@ def test_services_and_policies_fit_together() -> None:
     docs = manifests()
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
-    assert set(deployments) == {"judge", "judge-worker", "tutor", "llm"}
+    assert set(deployments) == {"judge", "judge-worker", "tutor", "dashboard", "llm"}
     for name, service in services.items():
         labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert service["spec"]["selector"].items() <= labels.items(), name
@@ -131,6 +131,18 @@ def test_hub_extra_config_runs_against_our_code(values: dict[str, Any]) -> None:
         if e["name"] == "JUPYTERHUB_API_TOKEN"
     ]
     assert tokens == ["hub.services.judge.apiToken"]
+    # every Deployment that is a Hub service is declared in the chart's values, under
+    # the name its token and OAuth client use
+    for name in ("judge", "tutor", "dashboard"):
+        deployment = next(
+            m for m in manifests() if m["metadata"]["name"] == name and m["kind"] == "Deployment"
+        )
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["JUPYTERHUB_SERVICE_NAME"]["value"] == name
+        key = env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"]["key"]
+        assert key == f"hub.services.{name}.apiToken"
+        assert services[name]["url"].startswith(f"http://{name}:")
+    assert services["dashboard"]["display"] is True
 
 
 def test_yaml_lint_of_every_operations_file() -> None:
