@@ -372,6 +372,8 @@ class HubSettings(LoggingConfigurable):
             tutor.append(f"--llm-url={self.llm_url}")
         if self.redis_url:
             tutor.append(f"--RateLimiter.redis_url={self.redis_url}")
+            # chat turns and hint counts shared by replicas and kept across restarts
+            tutor.append(f"--ChatMemory.redis_url={self.redis_url}")
         services: list[dict[str, Any]] = [
             {
                 "name": roles.JUDGE_SERVICE,

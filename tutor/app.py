@@ -15,6 +15,7 @@ from codetutor.judge.ratelimit import RateLimiter
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
 from codetutor.tutor.guard import SolutionGuard
+from codetutor.tutor.memory import ChatMemory
 from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
 from codetutor.tutor.service import LLMService, ServiceBase, TutorService
@@ -107,7 +108,15 @@ class TutorServeApp(CodeTutorBaseApp):
     guarded, grounded LLM. By default the model runs in-process (the bundled small
     model, or --model); --llm-url points it at a shared OpenAI-compatible service."""
 
-    classes = [TutorService, Tutor, SolutionGuard, DailyQuota, RateLimiter, *_service_classes]
+    classes = [
+        TutorService,
+        Tutor,
+        SolutionGuard,
+        DailyQuota,
+        ChatMemory,
+        RateLimiter,
+        *_service_classes,
+    ]
 
     config_file = Unicode("", help="Python config file to load.").tag(config=True)
     llm_url = Unicode(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from codetutor.tutor import prompts, review
 from codetutor.tutor.engine import GenerationRequest
 from codetutor.tutor.exceptions import BadRequestError, ProblemError, RateLimitedError
 from codetutor.tutor.guard import SolutionGuard
+from codetutor.tutor.memory import ChatMemory
 from codetutor.tutor.metrics import RejectReason
 from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
@@ -50,6 +50,7 @@ class Tutor(LoggingConfigurable):
 
     scheduler = Instance(Scheduler)
     guard = Instance(SolutionGuard)
+    memory = Instance(ChatMemory)
     quota = Instance(DailyQuota)
     rate_limiter = AnyTrait(
         help="Token buckets per user (default: the judge service's RateLimiter)."
@@ -102,6 +103,10 @@ class Tutor(LoggingConfigurable):
     def _default_guard(self) -> SolutionGuard:
         return SolutionGuard(parent=self)
 
+    @default("memory")
+    def _default_memory(self) -> ChatMemory:
+        return ChatMemory(parent=self)
+
     @default("quota")
     def _default_quota(self) -> DailyQuota:
         return DailyQuota(parent=self)
@@ -118,8 +123,6 @@ class Tutor(LoggingConfigurable):
         #: problem id -> (problem, its version in the judge's database, when it was checked)
         self._published: dict[str, tuple[Any, int, float]] = {}
         self._store: Any = None
-        self._history: dict[tuple[str, str], deque[dict[str, str]]] = {}
-        self._hints_asked: dict[tuple[str, str], int] = {}
 
     # -- problems and admission ------------------------------------------
 
@@ -170,7 +173,8 @@ class Tutor(LoggingConfigurable):
         return problem
 
     async def close(self) -> None:
-        """Coroutine: release the judge database connections (if any were opened)."""
+        """Coroutine: release the judge database and Redis connections (if opened)."""
+        await self.memory.close()
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -224,9 +228,10 @@ class Tutor(LoggingConfigurable):
 
     # -- chat ----------------------------------------------------------------
 
-    def history(self, user: str, problem_id: str) -> list[dict[str, str]]:
-        """The bounded history of ``user`` on ``problem_id`` (their own, nobody else's)."""
-        messages = list(self._history.get((user, problem_id), ()))
+    async def history(self, user: str, problem_id: str) -> list[dict[str, str]]:
+        """Coroutine: the bounded history of ``user`` on ``problem_id`` (theirs only)."""
+        messages = await self.memory.turns(user, problem_id)
+        messages = messages[-max(2, self.max_history_messages) :]
         total = 0
         kept: list[dict[str, str]] = []
         for message in reversed(messages):
@@ -240,17 +245,13 @@ class Tutor(LoggingConfigurable):
             kept.pop(0)
         return kept
 
-    def _remember(self, user: str, problem_id: str, question: str, answer: str) -> None:
-        key = (user, problem_id)
-        turns = self._history.setdefault(key, deque(maxlen=max(2, self.max_history_messages)))
-        turns.append({"role": "user", "content": question})
-        turns.append({"role": "assistant", "content": answer})
+    async def _remember(self, user: str, problem_id: str, question: str, answer: str) -> None:
+        turns = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        await self.memory.remember(user, problem_id, turns, self.max_history_messages)
 
-    def forget(self, user: str, problem_id: str | None = None) -> None:
-        """Drop ``user``'s chat history (on one problem, or all) and hint counters."""
-        for store in (self._history, self._hints_asked):
-            for key in [k for k in store if k[0] == user and problem_id in (None, k[1])]:
-                del store[key]
+    async def forget(self, user: str, problem_id: str | None = None) -> None:
+        """Coroutine: drop ``user``'s chat history (on one problem, or all) and hint counts."""
+        await self.memory.forget(user, problem_id)
 
     async def chat(
         self,
@@ -283,14 +284,11 @@ class Tutor(LoggingConfigurable):
         problem = await self.get_problem(problem_id)
         await self.admit(user, "chat", groups)
         language = prompts.choose_language(lang, message or code)
-        key = (user, problem_id)
         level: prompts.HintLevel | None = None
         line: int | None = None
         if hint:
-            level = prompts.hint_level(
-                max(0, int(attempts)), self._hints_asked.get(key, 0), self.attempts_per_level
-            )
-            self._hints_asked[key] = self._hints_asked.get(key, 0) + 1
+            asked = await self.memory.count_hint(user, problem_id)
+            level = prompts.hint_level(max(0, int(attempts)), asked, self.attempts_per_level)
             if level is prompts.HintLevel.LINE:
                 line = prompts.suspect_line(code or "", problem.solution_source)
             if not message:
@@ -306,7 +304,7 @@ class Tutor(LoggingConfigurable):
         )
         request = GenerationRequest(
             user=user,
-            messages=prompts.build_messages(context, self.history(user, problem_id), message),
+            messages=prompts.build_messages(context, await self.history(user, problem_id), message),
             max_tokens=self.chat_max_tokens,
             temperature=self.temperature,
             seed=self.seed,
@@ -353,7 +351,7 @@ class Tutor(LoggingConfigurable):
                 return
             if rest:
                 yield {"type": "token", "text": rest}
-            self._remember(user, problem_id, message, released + rest)
+            await self._remember(user, problem_id, message, released + rest)
             yield {
                 "type": "done",
                 "lang": language,
@@ -376,7 +374,7 @@ class Tutor(LoggingConfigurable):
         reason: str,
     ) -> AsyncIterator[dict[str, Any]]:
         text = prompts.fallback_hint(language, level, list(problem.meta.tags), line)
-        self._remember(user, problem.meta.id, message, text)
+        await self._remember(user, problem.meta.id, message, text)
         yield {"type": "replace", "text": text, "reason": reason}
         yield {
             "type": "done",
