@@ -312,20 +312,7 @@ class ProblemsHandler(JudgeHandler):
         except ProblemError as e:
             raise APIError(422, e.message, extra={"cell": e.cell, "line": e.line}) from None
         user = await self.store.ensure_user(self.user_name)
-        meta = problem.meta
-        published = await self.store.publish(
-            user=user,
-            slug=meta.id,
-            title=dict(meta.title),
-            difficulty=meta.difficulty,
-            tags=list(meta.tags),
-            mode=meta.mode.value,
-            public=problem.public_dict(),
-            student_notebook=nbformat.writes(problem.student_notebook()),
-            bundle=json.dumps(problem.to_bundle(), ensure_ascii=False),
-            case_count=len(problem.cases),
-            sha256=problem.sha256,
-        )
+        published = await self.store.publish_problem(user=user, problem=problem)
         row = published.problem
         self.log.info("%s published %s version %s", self.user_name, row.slug, row.version)
         self.set_header("Location", self.reverse_url("problem", row.slug))

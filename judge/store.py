@@ -26,10 +26,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import alembic.command
 import alembic.config
+import nbformat
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy import Connection, and_, event, func, or_, select, text, update
 from sqlalchemy.engine import make_url
@@ -54,6 +55,9 @@ from .models import (
     User,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from .problem import Problem as JudgeProblem
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: any constant; serializes concurrent migrations on PostgreSQL
@@ -295,6 +299,23 @@ class Store(LoggingConfigurable):
                 # a concurrent publish took this version number: try the next
                 continue
         raise RuntimeError(f"cannot publish {slug!r}: too many concurrent publishes")
+
+    async def publish_problem(self, *, user: User, problem: JudgeProblem) -> PublishedProblem:
+        """:meth:`publish` a problem that went through the publish pipeline."""
+        meta = problem.meta
+        return await self.publish(
+            user=user,
+            slug=meta.id,
+            title=dict(meta.title),
+            difficulty=meta.difficulty,
+            tags=list(meta.tags),
+            mode=meta.mode.value,
+            public=problem.public_dict(),
+            student_notebook=nbformat.writes(problem.student_notebook()),
+            bundle=json.dumps(problem.to_bundle(), ensure_ascii=False),
+            case_count=len(problem.cases),
+            sha256=problem.sha256,
+        )
 
     async def latest_problems(self) -> list[Problem]:
         """The newest version of every problem, ordered by slug."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,11 @@ MONITORING = ROOT / "monitoring"
 
 sys.path.insert(0, str(ROOT / "tests" / "judge" / "service"))
 
-from judge_service_helpers import PostgresServer, RedisServer  # noqa: E402
+from judge_service_helpers import PostgresServer  # noqa: E402
 
-from tests.judge.service.conftest import postgres_server  # noqa: E402
+from tests.judge.service.conftest import postgres_server, redis_server  # noqa: E402
 
-__all__ = ["postgres_server"]
+__all__ = ["postgres_server", "redis_server"]
 
 
 def require_tool(name: str, *candidates: str) -> str:
@@ -46,14 +45,6 @@ def require_tool(name: str, *candidates: str) -> str:
 def venv_tool(name: str) -> str:
     """A console script installed next to this Python (the project's virtual environment)."""
     return require_tool(str(Path(sys.executable).with_name(name)), name)
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ across restarts), and in-process without Redis or while it is down."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from codetutor.tutor.memory import ChatMemory
 
@@ -16,13 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judge" / "service"
 
 from judge_service_helpers import RedisServer
 
+from tests.judge.service.conftest import redis_server
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+__all__ = ["redis_server"]
 
 
 def turn(i: int) -> list[dict[str, str]]:

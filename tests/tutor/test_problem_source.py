@@ -32,21 +32,7 @@ def problem_with(problem_id: str, solution_comment: str) -> Problem:
 
 async def publish(store: Store, problem: Problem) -> int:
     user = await store.ensure_user("teacher")
-    meta = problem.meta
-    published = await store.publish(
-        user=user,
-        slug=meta.id,
-        title=dict(meta.title),
-        difficulty=meta.difficulty,
-        tags=list(meta.tags),
-        mode=meta.mode.value,
-        public=problem.public_dict(),
-        student_notebook=nbformat.writes(problem.student_notebook()),
-        bundle=json.dumps(problem.to_bundle()),
-        case_count=len(problem.cases),
-        sha256=problem.sha256,
-    )
-    version: int = published.problem.version
+    version: int = (await store.publish_problem(user=user, problem=problem)).problem.version
     return version
 
 
