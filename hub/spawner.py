@@ -13,7 +13,9 @@ without system accounts: each user's server runs
   :func:`~codetutor.judge.sandbox.system_mount_args`), Python and the Code Tutor
   package are visible, read-only; a private ``/tmp``;
 - in its own PID, IPC and UTS namespaces (it shares the host's network: the proxy
-  must reach it and it must reach the Hub and its services on loopback);
+  must reach it and it must reach the Hub and its services on loopback), and
+  allowed to send over loopback only (:mod:`codetutor.hub.firewall`: no internet,
+  no local network; :attr:`BubblewrapSpawner.loopback_only`);
 - in cgroups (memory, processes, CPU share) from :attr:`mem_limit`,
   :attr:`pids_limit` and :attr:`cpu_limit`, emptied when the server stops.
 
@@ -36,8 +38,9 @@ from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
-from traitlets import Integer, List, Unicode, default
+from traitlets import Bool, Integer, List, Unicode, default
 
+from codetutor.hub.firewall import FirewallError, restrict_to_loopback
 from codetutor.judge.sandbox import (
     Cgroup,
     bind_args,
@@ -109,6 +112,13 @@ class BubblewrapSpawner(LocalProcessSpawner):
     )
     readonly_paths = List(
         Unicode(), help="Extra host paths made visible read-only in every user's sandbox."
+    ).tag(config=True)
+    loopback_only = Bool(
+        True,
+        help="""Let user servers (their uid range) send over loopback only: they reach the
+        Hub, the proxy and the services, not the internet or the local network (iptables;
+        needs root, as the uids and cgroups do). A server is not started when the rules
+        cannot be installed.""",
     ).tag(config=True)
 
     @default("cmd")
@@ -237,6 +247,15 @@ class BubblewrapSpawner(LocalProcessSpawner):
         if self.port == 0:  # type: ignore[has-type]
             self.port = random_port()
         loop = asyncio.get_running_loop()
+        if self.isolated and self.loopback_only:
+            last_uid = self.first_uid + self.uid_blocks * self.uids_per_hub - 1
+            try:
+                await loop.run_in_executor(None, restrict_to_loopback, self.first_uid, last_uid)
+            except FirewallError as e:
+                raise RuntimeError(
+                    f"cannot keep user servers off the network ({e}); install iptables, "
+                    "or set BubblewrapSpawner.loopback_only = False"
+                ) from e
         home = await loop.run_in_executor(None, self.make_home)
         cgroup = await loop.run_in_executor(None, self.make_cgroup)
         cmd = self.sandbox_command([*self.cmd, *self.get_args()], home, cgroup)
