@@ -1,74 +1,47 @@
 """The kernel-side half of the judge. Runs INSIDE the sandboxed kernel.
 
-This module is never imported by the judge: its source is sent to a fresh
-kernel, before any student code has run there, and installed as the module
-``_codetutor_kernel`` (see :func:`codetutor.judge.runner.harness_source`). At
-that moment it captures pristine references to everything it relies on
-(builtins, the IPython shell's display publisher, ``time``, ``json``), so a
-student who later monkeypatches ``sorted``, ``repr``, ``print``,
-``run_cell`` or ``showtraceback`` changes nothing the harness uses.
+This module is never imported by the judge: its source (and that of
+:mod:`codetutor.judge._wire`) is sent to a fresh kernel before any student
+code has run there, and installed as the module ``_codetutor_kernel`` (see
+:func:`codetutor.judge.runner.install_harness_code`).
 
-:func:`run` then executes, in ONE execute request: the student's cells (or,
-in stdio mode, the student's program once per case), and the problem's cases.
-It reports each step as an *event* (display data of type
-:data:`MIME`) that the judge watches in real time to enforce time, memory and
-output limits. Values leave as tagged JSON (:mod:`codetutor.judge.values`);
-expected values never enter the sandbox, and pass/fail of value cases is
-decided outside. Only the standard library is used here.
+It only *computes*. Each judge request calls one function here with a nonce
+and the request's data (JSON text) and gets back one result, published as
+display data of type :data:`RESULT` (in chunks, so no message is large):
+
+- :func:`cells` runs the student's cells in the user namespace;
+- :func:`op` performs one operation that a test asks of the student's code
+  (call a function, index an object, ...), on names of the user namespace or
+  on *handles*: objects that are not plain data stay here, in a table, and
+  the checker refers to them by number;
+- :func:`program` runs a stdio-mode program once, with one case's stdin.
+
+Nothing here decides anything, and nothing secret is ever here: no test
+source, no expected value, no other case's input. A student who patches this
+module can only change the answers their own code gives. Only the standard
+library is used.
 """
 
-import builtins
 import io
 import json
-import math
+import operator
 import os
 import sys
-import threading
-import time
 import traceback
 
-MIME = "application/vnd.codetutor.event+json"
-TAG = "__ct__"
-MAX_NODES = 2_000_000
-MAX_DEPTH = 200
-SHOWN_OUTPUT = 8192
+try:  # installed from source inside the kernel
+    import _codetutor_wire as _wire  # type: ignore[import-not-found]
+except ImportError:  # imported by the judge's own tests
+    from . import _wire
 
-_builtins_snapshot = dict(builtins.__dict__)
-_builtins_copy = dict(builtins.__dict__)
-_type = type
-_isinstance = isinstance
-_len = len
-_str = str
-_bool = bool
-_id = id
-_hex = hex
-_getattr = getattr
-_exec = exec
-_eval = eval
-_compile = compile
-_BaseException = BaseException
-_perf = time.perf_counter
-_cpu = time.process_time
-_dumps = json.dumps
-_format_exception = traceback.format_exception
-_isfinite = math.isfinite
-_sys_stdout = sys.stdout
-_sys_stderr = sys.stderr
-_sys_stdin = sys.stdin
-_displayhook = sys.displayhook
-_excepthook = sys.excepthook
-_settrace = sys.settrace
-_setprofile = sys.setprofile
-_getrecursionlimit = sys.getrecursionlimit
-_setrecursionlimit = sys.setrecursionlimit
-_dup = os.dup
-_dup2 = os.dup2
-_open_fd = os.open
-_close = os.close
-_write_file = os.write
+RESULT = "application/vnd.codetutor.result+json"
+#: a result larger than this is sent as several messages
+CHUNK = 256 * 1024
+#: how much of a student's program output the harness keeps (the judge bounds it again)
+PROGRAM_OUTPUT_MAX = 64 << 20
 
 try:
-    _shell = get_ipython()  # type: ignore[name-defined]
+    _shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
     _publish = _shell.display_pub.publish
     _transform = _shell.transform_cell
     _user_ns = _shell.user_ns
@@ -77,206 +50,38 @@ except NameError:  # outside IPython (the judge's own tests of this module)
     _publish = None
     _transform = None
     _user_ns = {}
-# The kernel's IOPub thread, which sends what _publish queues (None: sends are direct).
-_iopub_thread = _getattr(
-    _getattr(_publish and _shell.display_pub, "pub_socket", None), "io_thread", None
-)
-_Event = threading.Event
 
-_emitted: list = []
+#: what the judge's own tests of this module see (outside IPython)
+published: list = []
+_handles: dict = {}
 
 
-class OutputLimit(Exception):
-    """Raised into student code that writes past the output limit."""
-
-
-class _Capture(io.TextIOBase):
-    """A bounded stand-in for sys.stdout / sys.stderr while student code runs."""
-
-    def __init__(self, limit, on_overflow):
-        self._parts = []
-        self.size = 0
-        self.limit = limit
-        self.overflowed = False
-        self._on_overflow = on_overflow
-        self.buffer = _BinaryCapture(self)
-
-    def writable(self):
-        return True
-
-    def write(self, s):
-        if _type(s) is not _str:
-            if _isinstance(s, _str):
-                s = _str.__str__(s)
-            else:
-                raise TypeError("write() argument must be str, not " + _type(s).__name__)
-        return self._add(s, _len(s.encode("utf-8", "replace")))
-
-    def _add(self, s, n):
-        if self.size + n > self.limit:
-            if not self.overflowed:
-                self.overflowed = True
-                self._on_overflow()
-            raise OutputLimit("output limit exceeded")
-        self.size += n
-        self._parts.append(s)
-        return _len(s)
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-    encoding = "utf-8"
-
-    def getvalue(self):
-        return "".join(self._parts)
-
-
-class _BinaryCapture(io.RawIOBase):
-    def __init__(self, text):
-        self._text = text
-
-    def writable(self):
-        return True
-
-    def write(self, b):
-        data = bytes(b)
-        self._text._add(data.decode("utf-8", "replace"), _len(data))
-        return _len(data)
-
-
-def _emit(event):
-    if _publish is None:
-        _emitted.append(event)
-        return
-    _publish(data={MIME: event}, metadata={})
-
-
-def _sync(timeout=1.0):
-    """Wait until the IOPub thread has sent every event queued so far.
-
-    Reports queued just before student code kills its own process (``os._exit``)
-    would otherwise die with it, and the judge would not know what had finished.
-    """
-    if _iopub_thread is None:
-        return
-    try:
-        sent = _Event()
-        _iopub_thread.schedule(sent.set)
-        sent.wait(timeout)
-    except _BaseException:
-        pass
-
-
-def _restore(recursion_floor=1000):
-    """Undo what student code may have changed in the interpreter."""
-    bd = builtins.__dict__
-    bd.clear()
-    bd.update(_builtins_snapshot)
-    sys.stdout = _sys_stdout
-    sys.stderr = _sys_stderr
-    sys.stdin = _sys_stdin
-    sys.displayhook = _displayhook
-    sys.excepthook = _excepthook
-    _settrace(None)
-    _setprofile(None)
-    if _getrecursionlimit() < recursion_floor:
-        _setrecursionlimit(recursion_floor)
+def _handle(v):
+    """Keep ``v`` here and describe it; the checker refers to it by number."""
+    number = len(_handles) + 1
+    _handles[number] = v
+    described = _wire.describe_other(v)
+    described["h"] = number
+    described["callable"] = callable(v)
+    return described
 
 
 def encode(value):
-    """Tagged JSON for plain data (see codetutor.judge.values)."""
-    budget = [MAX_NODES]
-    active = set()
-
-    def enc(v, depth):
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise ValueError("value too large")
-        if depth > MAX_DEPTH:
-            raise ValueError("value nested too deeply")
-        t = _type(v)
-        if v is None or t is _bool or t is _str:
-            return v
-        if t is int:
-            return v if -(1 << 53) < v < (1 << 53) else {TAG: "int", "v": _hex(v)}
-        if t is float:
-            if _isfinite(v):
-                return v
-            return {TAG: "float", "v": "nan" if v != v else ("inf" if v > 0 else "-inf")}
-        if _isinstance(v, _bool):
-            return _bool(v)
-        if _isinstance(v, int):
-            return enc(int.__int__(v), depth)
-        if _isinstance(v, float):
-            return enc(float.__float__(v), depth)
-        if _isinstance(v, _str):
-            return _str.__str__(v)
-        if _isinstance(v, complex):
-            c = complex.__complex__(v)
-            return {TAG: "complex", "v": [enc(c.real, depth + 1), enc(c.imag, depth + 1)]}
-        if _isinstance(v, bytes | bytearray):
-            import base64
-
-            return {TAG: "bytes", "v": base64.b64encode(bytes(v)).decode("ascii")}
-        if t.__module__ == "numpy" and hasattr(v, "tolist"):
-            return enc(v.tolist(), depth)
-        key = _id(v)
-        if key in active:
-            raise ValueError("value contains itself")
-        active.add(key)
-        try:
-            if t is list:
-                # Fast path: a list of small ints, strings, bools, None and finite floats is its own encoding.
-                flat = True
-                for x in v:
-                    tx = _type(x)
-                    if not (
-                        tx is _str
-                        or tx is _bool
-                        or x is None
-                        or (tx is int and -(1 << 53) < x < (1 << 53))
-                        or (tx is float and _isfinite(x))
-                    ):
-                        flat = False
-                        break
-                if flat:
-                    budget[0] -= _len(v)
-                    if budget[0] < 0:
-                        raise ValueError("value too large")
-                    return list(v)
-            if _isinstance(v, list):
-                return [enc(x, depth + 1) for x in list.__iter__(v)]
-            if _isinstance(v, tuple):
-                return {TAG: "tuple", "v": [enc(x, depth + 1) for x in tuple.__iter__(v)]}
-            if _isinstance(v, dict):
-                return {
-                    TAG: "dict",
-                    "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in dict.items(v)],
-                }
-            if _isinstance(v, frozenset):
-                return {TAG: "frozenset", "v": [enc(x, depth + 1) for x in frozenset.__iter__(v)]}
-            if _isinstance(v, set):
-                return {TAG: "set", "v": [enc(x, depth + 1) for x in set.__iter__(v)]}
-        finally:
-            active.discard(key)
-        return _other(v)
-
-    try:
-        return enc(value, 0)
-    except ValueError as e:
-        return {TAG: "other", "type": "too large", "repr": _str(e)}
+    """Tagged JSON data for ``value``; objects that are not plain data become handles."""
+    return _wire.encode(value, _handle)
 
 
-def _other(v):
-    t = _type(v)
-    try:
-        text = object.__repr__(v)
-    except _BaseException:
-        text = "<" + t.__name__ + ">"
-    return {TAG: "other", "type": t.__module__ + "." + t.__qualname__, "repr": text[:200]}
+def _send(nonce, payload):
+    """Publish one result, in chunks of at most :data:`CHUNK` characters."""
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    count = max(1, -(-len(text) // CHUNK))
+    for index in range(count):
+        part = {"n": nonce, "i": index, "last": index == count - 1}
+        part["v"] = text[index * CHUNK : (index + 1) * CHUNK]
+        if _publish is None:
+            published.append(part)
+        else:
+            _publish(data={RESULT: part}, metadata={})
 
 
 def _error_info(exc, skip_frames):
@@ -285,102 +90,147 @@ def _error_info(exc, skip_frames):
         if tb is not None:
             tb = tb.tb_next
     try:
-        lines = _format_exception(_type(exc), exc, tb)
-        text = "".join(lines)
-    except _BaseException:
-        text = _type(exc).__name__
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    except BaseException:
+        text = type(exc).__name__
     try:
-        evalue = _str(exc)
-    except _BaseException:
+        evalue = str(exc)
+    except BaseException:
         evalue = ""
-    name = _type(exc).__name__
-    return {"ename": name, "evalue": evalue[:2000], "traceback": text[-8000:]}
+    return {"ename": type(exc).__name__, "evalue": evalue[:2000], "traceback": text[-8000:]}
 
 
 def _status_of(exc):
-    if _isinstance(exc, MemoryError):
+    if isinstance(exc, MemoryError):
         return "memory"
-    if _isinstance(exc, OutputLimit):
-        return "output_limit"
-    if _isinstance(exc, SyntaxError):
+    if isinstance(exc, SyntaxError):
         return "syntax"
     return "error"
 
 
-class _Step:
-    """Runs one step with output captured; records time and outcome."""
+def cells(nonce, request):
+    """Run the student's cells in order, stopping at the first that raises.
 
-    def __init__(self, token, step, index, output_limit, shown):
-        self.token = token
-        self.step = step
-        self.index = index
-        self.capture = _Capture(output_limit, self._overflow)
-        self.shown = shown
-
-    def _overflow(self):
-        _emit({"token": self.token, "t": "output_limit", "step": self.step, "i": self.index})
-
-    def __enter__(self):
-        _emit({"token": self.token, "t": "begin", "step": self.step, "i": self.index})
-        sys.stdout = self.capture
-        sys.stderr = self.capture
-        self.wall0 = _perf()
-        self.cpu0 = _cpu()
-        return self
-
-    def finish(self, result):
-        wall = _perf() - self.wall0
-        cpu = _cpu() - self.cpu0
-        _restore()
-        out = self.capture.getvalue()
-        result.update(
-            {
-                "token": self.token,
-                "t": "end",
-                "step": self.step,
-                "i": self.index,
-                "wall": wall,
-                "cpu": cpu,
-            }
-        )
-        if self.capture.overflowed:
-            result["status"] = "output_limit"
-        if self.shown:
-            result["stdout"] = out[:SHOWN_OUTPUT]
-        _emit(result)
-        return out
-
-    def __exit__(self, *exc):
-        return False
+    Result: ``{"cells": [{"status": "ok"|"error"|"syntax"|"memory", "error"?}, ...]}``.
+    """
+    sources = json.loads(request)["cells"]
+    done = []
+    for index, source in enumerate(sources):
+        try:
+            code = _transform(source) if _transform is not None else source
+            exec(compile(code, "<cell " + str(index + 1) + ">", "exec"), _user_ns)
+            done.append({"status": "ok"})
+        except BaseException as e:
+            done.append({"status": _status_of(e), "error": _error_info(e, 1)})
+            break
+    _send(nonce, {"cells": done})
 
 
-def _run_source(source, filename, namespace):
-    code = _compile(source, filename, "exec")
-    _exec(code, namespace)
+def _decode_other(obj):
+    """A handle or a name sent back by the checker: the object it stands for."""
+    if "h" in obj:
+        number = obj["h"]
+        if number not in _handles:
+            raise ValueError("the judge referred to an object that no longer exists")
+        return _resolve({"h": number, "p": obj.get("p") or []})
+    if "n" in obj:
+        return _resolve({"n": obj["n"], "p": obj.get("p") or []})
+    raise _wire.DecodeError("unknown tag")
+
+
+def _resolve(target):
+    """The object a target names: a handle or a user name, then attributes."""
+    if "h" in target:
+        value = _handles[target["h"]]
+    else:
+        name = target["n"]
+        if name not in _user_ns:
+            raise NameError("name '" + str(name) + "' is not defined")
+        value = _user_ns[name]
+    for attribute in target.get("p") or []:
+        value = getattr(value, attribute)
+    return value
+
+
+def _format(value, spec=""):
+    return format(value, spec)
+
+
+_OPERATIONS = {
+    "call": lambda f, *a, **k: f(*a, **k),
+    "value": lambda v: v,
+    "getitem": operator.getitem,
+    "setitem": operator.setitem,
+    "delitem": operator.delitem,
+    "setattr": setattr,
+    "len": len,
+    "list": list,
+    "bool": bool,
+    "str": str,
+    "repr": repr,
+    "format": _format,
+    "contains": operator.contains,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": operator.truediv,
+    "floordiv": operator.floordiv,
+    "mod": operator.mod,
+    "pow": operator.pow,
+    "neg": operator.neg,
+    "pos": operator.pos,
+    "abs": abs,
+    "radd": lambda a, b: b + a,
+    "rsub": lambda a, b: b - a,
+    "rmul": lambda a, b: b * a,
+    "int": int,
+    "float": float,
+    "hash": hash,
+}
+
+
+def op(nonce, request):
+    """Perform one operation on the student's objects; publish its value or error.
+
+    ``request``: ``{"o": operation, "t": target, "a": tagged args, "k": tagged kwargs}``.
+    Result: ``{"v": tagged value}`` or ``{"e": error info, "status": ...}``.
+    """
+    try:
+        spec = json.loads(request)
+        function = _OPERATIONS[spec["o"]]
+        target = _resolve(spec["t"])
+        args = _wire.loads(spec.get("a") or "[]", _decode_other)
+        kwargs = _wire.loads(spec.get("k") or "{}", _decode_other)
+        value = function(target, *args, **kwargs)
+        result = {"v": json.dumps(encode(value), separators=(",", ":"), allow_nan=False)}
+    except BaseException as e:
+        result = {"status": _status_of(e), "e": _error_info(e, 1)}
+    _send(nonce, result)
 
 
 def _stdin_from(text):
     """Make fd 0 and sys.stdin read ``text`` (so input(), sys.stdin and open(0) all work)."""
-    path = "/tmp/.codetutor-stdin"
-    fd = _open_fd(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-    data = text.encode("utf-8")
-    view = memoryview(data)
+    fd = os.open("/tmp/.codetutor-stdin", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    view = memoryview(text.encode("utf-8"))
     while view:
-        n = _write_file(fd, view)
-        view = view[n:]
+        view = view[os.write(fd, view) :]
     os.lseek(fd, 0, 0)
-    if fd != 0:  # fd 0 is free when the student's program closed it (open(0) does)
-        _dup2(fd, 0)
-        _close(fd)
-    stream = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-    sys.stdin = stream
-    return stream
+    if fd != 0:
+        os.dup2(fd, 0)
+        os.close(fd)
+    return io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
 
 
-def _student_input(stream):
+def _student_input(stream, stdout):
     def input(prompt=""):
         if prompt:
-            sys.stdout.write(_str(prompt))
+            stdout.write(str(prompt))
         line = stream.readline()
         if not line:
             raise EOFError("EOF when reading a line")
@@ -389,116 +239,59 @@ def _student_input(stream):
     return input
 
 
-def run(spec):
-    """Run a submission's steps as described by ``spec`` (see runner.py); emit events."""
-    token = spec["token"]
-    limit = spec["output_limit"]
-    _restore()
-    transformed = []
-    for index, source in enumerate(spec["cells"]):
-        try:
-            transformed.append(_transform(source) if _transform is not None else source)
-        except _BaseException as e:
-            transformed.append(source)
-            _emit({"token": token, "t": "note", "i": index, "note": _str(e)[:200]})
-    if spec["mode"] == "stdio":
-        _run_stdio(spec, token, limit, transformed)
-    else:
-        _run_function(spec, token, limit, transformed)
-    _restore()
-    _emit({"token": token, "t": "done"})
+def program(nonce, request):
+    """Run a stdio-mode program once with one case's stdin; publish what it wrote to fd 1.
 
-
-def _run_function(spec, token, limit, cells):
-    ns = _user_ns
-    if spec.get("run_cells", True):
-        for index, source in enumerate(cells):
-            step = _Step(token, "cell", index, limit, True)
-            with step:
-                result = {"status": "ok"}
-                try:
-                    _run_source(source, "<cell " + _str(index + 1) + ">", ns)
-                except _BaseException as e:
-                    result = {"status": _status_of(e), "error": _error_info(e, 2)}
-                step.finish(result)
-            if result["status"] != "ok":
-                return
-        _sync()
-    test_ns = {"__builtins__": _builtins_copy, "__name__": "__tests__"}
-    for name in spec["names"]:
-        if name in ns:
-            test_ns[name] = ns[name]
-    for offset, case in enumerate(spec["cases"]):
-        index = spec["first_case"] + offset
-        step = _Step(token, "case", index, limit, case.get("show", False))
-        with step:
-            result = {"status": "ok"}
-            try:
-                for statement in case["setup"]:
-                    _run_source(statement, "<test>", test_ns)
-                kind = case["kind"]
-                if kind == "value":
-                    value = _eval(_compile(case["expr"], "<test>", "eval"), test_ns)
-                    result["value"] = _dumps(encode(value))
-                elif kind == "assert_equal":
-                    left = _eval(_compile(case["expr"], "<test>", "eval"), test_ns)
-                    right = _eval(_compile(case["other"], "<test>", "eval"), test_ns)
-                    result["value"] = _dumps(encode(left))
-                    result["other"] = _dumps(encode(right))
-                else:
-                    test = _eval(_compile(case["expr"], "<test>", "eval"), test_ns)
-                    if not _bool(test):
-                        result["status"] = "failed"
-                        if case.get("other"):
-                            message = _eval(_compile(case["other"], "<test>", "eval"), test_ns)
-                            result["message"] = _str(message)[:2000]
-            except _BaseException as e:
-                result = {"status": _status_of(e), "error": _error_info(e, 1)}
-            step.finish(result)
-
-
-def _run_stdio(spec, token, limit, cells):
-    program = "\n".join(cells)
+    Everything that reaches file descriptor 1 counts: ``print``, ``sys.stdout``,
+    ``sys.__stdout__`` and ``os.write(1, ...)``. Result:
+    ``{"status": "ok"|"error"|"syntax"|"memory", "output": str, "error"?}``.
+    """
+    spec = json.loads(request)
     try:
-        code = _compile(program, "<program>", "exec")
-    except _BaseException as e:
-        _emit(
-            {
-                "token": token,
-                "t": "end",
-                "step": "cell",
-                "i": 0,
-                "status": "syntax",
-                "error": _error_info(e, 0),
-                "wall": 0,
-                "cpu": 0,
-            }
-        )
+        code = compile(spec["program"], "<program>", "exec")
+    except BaseException as e:
+        _send(nonce, {"status": "syntax", "output": "", "error": _error_info(e, 0)})
         return
-    saved_fd0 = _dup(0)
+    import builtins
+
+    saved = {fd: os.dup(fd) for fd in (0, 1)}
+    saved_streams = (sys.stdin, sys.stdout, sys.__stdout__)
+    out_fd = os.open("/tmp/.codetutor-stdout", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    result = {"status": "ok"}
     try:
-        for offset, case in enumerate(spec["cases"]):
-            index = spec["first_case"] + offset
-            step = _Step(token, "case", index, limit, False)
-            with step:
-                result = {"status": "ok"}
-                stream = _stdin_from(case["stdin"])
-                builtins_for_program = dict(_builtins_snapshot)
-                builtins_for_program["input"] = _student_input(stream)
-                namespace = {"__name__": "__main__", "__builtins__": builtins_for_program}
-                try:
-                    _exec(code, namespace)
-                except SystemExit as e:
-                    if e.code not in (None, 0):
-                        result = {"status": "error", "error": _error_info(e, 1)}
-                except _BaseException as e:
-                    result = {"status": _status_of(e), "error": _error_info(e, 1)}
-                try:
-                    sys.stdout.flush()
-                except _BaseException:
-                    pass
-                result["output"] = step.capture.getvalue()
-                step.finish(result)
+        os.dup2(out_fd, 1)
+        stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+        stdin = _stdin_from(spec["stdin"])
+        sys.stdin, sys.stdout, sys.__stdout__ = stdin, stdout, stdout
+        program_builtins = dict(builtins.__dict__)
+        program_builtins["input"] = _student_input(stdin, stdout)
+        namespace = {"__name__": "__main__", "__builtins__": program_builtins}
+        try:
+            exec(code, namespace)
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                result = {"status": "error", "error": _error_info(e, 1)}
+        except BaseException as e:
+            result = {"status": _status_of(e), "error": _error_info(e, 1)}
+        for stream in (sys.stdout, stdout):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
     finally:
-        _dup2(saved_fd0, 0)
-        _close(saved_fd0)
+        sys.stdin, sys.stdout, sys.__stdout__ = saved_streams
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+    os.lseek(out_fd, 0, 0)
+    parts = []
+    size = 0
+    while size <= PROGRAM_OUTPUT_MAX:
+        part = os.read(out_fd, 1 << 20)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    os.close(out_fd)
+    result["output"] = b"".join(parts).decode("utf-8", "replace")
+    _send(nonce, result)

@@ -3,13 +3,20 @@
 Judging is a pipeline of small steps (``judge()`` reads top to bottom):
 
 1. check the student's code parses (no sandbox needed for a syntax error);
-2. take a ready sandbox and run the student's cells, then the cases, in one
-   harness request (:mod:`codetutor.judge.runner`);
-3. turn the harness's events into case results, comparing values and stdout
-   with the expected ones *outside* the sandbox (:mod:`codetutor.judge.values`);
-4. if the sandbox was killed in the middle (time, memory, output, a crash),
-   run the remaining cases in a fresh sandbox, up to ``max_restarts`` times;
-5. the verdict is that of the first case that did not pass.
+2. take a ready sandbox and run the student's cells in one window of the
+   judge's clock (:mod:`codetutor.judge.runner`);
+3. evaluate each case in a window of its own: function-mode tests run in the
+   checker (:mod:`codetutor.judge.checker`), which asks the student's sandbox
+   only for the operations that touch the student's names, and gets plain
+   data back; stdio programs run once per case with that case's stdin;
+4. if a case stopped its sandbox (time, memory, output, a crash), the
+   remaining cases run in a fresh one, up to ``max_restarts`` times;
+5. compare values and stdout with the expected ones, outside every sandbox
+   (:mod:`codetutor.judge.values`); the verdict is that of the first case
+   that did not pass.
+
+The student's process decides nothing: what it sends is bounded and
+validated here, and time, output, memory and death are measured from outside.
 
 Whatever the student's code does, the outcome is a :class:`JudgeResult`;
 only the judge's own failures raise (:class:`JudgeFailure`,
@@ -19,16 +26,20 @@ only the judge's own failures raise (:class:`JudgeFailure`,
 from __future__ import annotations
 
 import ast
+import contextlib
 import time
 import warnings
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from traitlets import Float, Instance, Integer, Type, default
 from traitlets.config import LoggingConfigurable
 
+from .checker import Checker
 from .exceptions import JudgeException, ProblemError
 from .problem import Case, CaseKind, Mode, Problem, Visibility
-from .runner import Abort, RunLimits, RunOutcome, SandboxProvider
+from .runner import Abort, NoResult, SandboxProvider, SandboxSession, StepAborted, StepLimits
 from .submission import Submission
 from .values import DecodeError, decode_json, describe, normalize_stdout, values_equal
 from .verdict import CaseResult, CaseStatus, JudgeResult, StudentError, Verdict, overall
@@ -39,10 +50,10 @@ _ABORT_STATUS = {
     Abort.OUTPUT: CaseStatus.OUTPUT_LIMIT,
     Abort.DIED: CaseStatus.ERROR,
 }
-_HARNESS_STATUS = {
+_REPORTED_STATUS = {
     "error": CaseStatus.ERROR,
-    "memory": CaseStatus.MEMORY_LIMIT,
     "output_limit": CaseStatus.OUTPUT_LIMIT,
+    "memory": CaseStatus.MEMORY_LIMIT,
     "syntax": CaseStatus.ERROR,
     "failed": CaseStatus.FAILED,
 }
@@ -52,6 +63,40 @@ _ABORT_MESSAGE = {
     Abort.OUTPUT: "output limit exceeded",
     Abort.DIED: "the kernel died (a crash or os._exit)",
 }
+#: operations the checker may ask of a student's sandbox (see _kernel._OPERATIONS)
+_OPERATIONS = frozenset(
+    "call value getitem setitem delitem setattr len list bool str repr format contains "
+    "eq ne lt le gt ge add sub mul truediv floordiv mod pow neg pos abs radd rsub rmul "
+    "int float hash".split()
+)
+_TEXT_LIMIT = 8000
+
+
+@dataclass
+class CaseOutcome:
+    """What happened to one case, before it is compared with the expected value.
+
+    ``report``: the checker's report (function mode) or the harness's
+    (stdio mode), already validated; ``None`` when the case was stopped or
+    never ran.
+    """
+
+    report: dict[str, Any] | None = None
+    aborted: Abort | None = None
+    time_ms: float = 0.0
+    stdout: str | None = None
+    skipped: bool = False
+
+
+@dataclass
+class Evaluation:
+    """Everything a run of a submission produced: the cells' fate and each case's outcome."""
+
+    error: StudentError | None = None
+    stdout: str | None = None
+    #: set when the student's cells failed (the cases were not run)
+    cells_verdict: Verdict | None = None
+    cases: list[CaseOutcome] = field(default_factory=list)
 
 
 class Judge(LoggingConfigurable):
@@ -82,8 +127,15 @@ class Judge(LoggingConfigurable):
         provider: SandboxProvider = self.provider_class(parent=self)  # type: ignore[operator]
         return provider
 
+    checker = Instance(Checker)
+
+    @default("checker")
+    def _checker_default(self) -> Checker:
+        return Checker(parent=self)
+
     async def close(self) -> None:
         await self.provider.close()
+        await self.checker.close()
 
     # -- the pipeline -----------------------------------------------------
 
@@ -98,54 +150,32 @@ class Judge(LoggingConfigurable):
         if syntax is not None:
             cases = [self._skipped(c) for c in problem.cases]
             return self._result(problem, Verdict.SYNTAX_ERROR, 0.0, cases, started, error=syntax)
-        results: list[CaseResult] = []
-        error: StudentError | None = None
-        stdout: str | None = None
-        first = 0
-        run_cells = True
-        cells_ran = False
-        attempts = 0
-        while first < len(problem.cases):
-            attempts += 1
-            outcome = await self.run_in_sandbox(problem, submission, first, run_cells)
-            if run_cells and problem.meta.mode is Mode.FUNCTION and not cells_ran:
-                cells_outcome, blame_unreported = outcome, False
-                if self._cells_unclear(submission, outcome):
-                    # The kernel died without a word on whether the student's cells had
-                    # finished (reports sent just before a process dies can die with it).
-                    # Run the cells alone: a crash there is theirs, else it was a case's.
-                    cells_outcome = await self.run_in_sandbox(
-                        problem, submission, len(problem.cases), True
-                    )
-                    blame_unreported = True
-                error, stdout, failed_verdict = self.student_cells(
-                    problem, submission, cells_outcome, blame_unreported
-                )
-                if failed_verdict is not None:
-                    cases = [self._skipped(c) for c in problem.cases]
-                    return self._result(
-                        problem, failed_verdict, 0.0, cases, started, error=error, stdout=stdout
-                    )
-                # Resumed runs repeat cells known to finish: a crash there is a case's.
-                cells_ran = True
-            elif (
-                problem.meta.mode is Mode.STDIO
-                and outcome.ends.get(("cell", 0), {}).get("status") == "syntax"
-            ):
-                end = outcome.ends[("cell", 0)]
-                error = _student_error(end, "syntax_error")
-                cases = [self._skipped(c) for c in problem.cases]
-                return self._result(problem, Verdict.SYNTAX_ERROR, 0.0, cases, started, error=error)
-            new, stopped_at = self.case_results(problem, first, outcome)
-            results.extend(new)
-            if stopped_at is None:
-                break
-            first = stopped_at
-            if attempts > self.max_restarts:
-                results.extend(self._skipped(c) for c in problem.cases[first:])
-                break
+        evaluation = await self.evaluate(problem, submission)
+        if evaluation.cells_verdict is not None:
+            cases = [self._skipped(c) for c in problem.cases]
+            return self._result(
+                problem,
+                evaluation.cells_verdict,
+                0.0,
+                cases,
+                started,
+                error=evaluation.error,
+                stdout=evaluation.stdout,
+            )
+        results = [
+            self.compare(problem, case, outcome)
+            for case, outcome in zip(problem.cases, evaluation.cases, strict=True)
+        ]
         verdict, score = overall(results)
-        return self._result(problem, verdict, score, results, started, error=error, stdout=stdout)
+        return self._result(
+            problem,
+            verdict,
+            score,
+            results,
+            started,
+            error=evaluation.error,
+            stdout=evaluation.stdout,
+        )
 
     def check_syntax(self, problem: Problem, submission: Submission) -> StudentError | None:
         """A :class:`StudentError` if the student's code does not parse, else ``None``.
@@ -179,157 +209,218 @@ class Judge(LoggingConfigurable):
                 return StudentError("syntax_error", f"the code cannot be compiled: {e}", cell=index)
         return None
 
-    def limits_for(self, problem: Problem, steps: int) -> RunLimits:
+    def limits_for(self, problem: Problem) -> StepLimits:
+        """The limits of one step (the student's cells together, or one case)."""
         meta = problem.meta
-        wall = meta.time_limit_s * self.wall_time_factor
-        return RunLimits(
+        return StepLimits(
             cpu_s=meta.time_limit_s,
-            wall_s=wall,
+            wall_s=meta.time_limit_s * self.wall_time_factor,
             output_bytes=meta.output_limit_bytes,
-            total_s=steps * wall + 10.0,
         )
 
-    def kernel_spec(
-        self, problem: Problem, submission: Submission, first: int, run_cells: bool
-    ) -> dict[str, Any]:
-        """What the harness needs: code, case code and names; never expected values."""
-        cases = []
-        for case in problem.cases[first:]:
-            item = case.kernel_spec()
-            item["show"] = case.visibility is Visibility.PUBLIC
-            cases.append(item)
-        return {
-            "mode": problem.meta.mode.value,
-            "cells": list(submission.cells),
-            "run_cells": run_cells,
-            "names": problem.solution_names,
-            "cases": cases,
-            "first_case": first,
-            "output_limit": problem.meta.output_limit_bytes,
-        }
-
-    async def run_in_sandbox(
-        self, problem: Problem, submission: Submission, first: int, run_cells: bool
-    ) -> RunOutcome:
-        """One sandbox, from acquiring to destroying it. Coroutine."""
+    @contextlib.asynccontextmanager
+    async def session(self, problem: Problem) -> AsyncIterator[SandboxSession]:
+        """A fresh sandbox for ``problem``, watched; destroyed afterwards. Coroutine."""
         meta = problem.meta
         sandbox = await self.provider.acquire(meta.memory_limit_mb, meta.output_limit_bytes)
         try:
-            spec = self.kernel_spec(problem, submission, first, run_cells)
-            steps = len(submission.cells) + len(problem.cases) - first
-            return await self.provider.runner.run(sandbox, spec, self.limits_for(problem, steps))
+            async with self.provider.runner.session(sandbox) as session:
+                yield session
         finally:
             await self.provider.release(sandbox)
 
-    @staticmethod
-    def _cells_unclear(submission: Submission, outcome: RunOutcome) -> bool:
-        """Whether a run was stopped at an unknown step before every cell reported."""
-        return (
-            outcome.aborted is not None
-            and outcome.aborted_step is None
-            and any(("cell", i) not in outcome.ends for i in range(len(submission.cells)))
-        )
+    async def evaluate(self, problem: Problem, submission: Submission) -> Evaluation:
+        """Run ``submission``'s cells and every case; nothing compared yet. Coroutine.
 
-    def student_cells(
+        A case that stops its sandbox (time, memory, output, a crash) costs
+        that sandbox: the remaining cases run in a fresh one, after the
+        student's cells again, at most ``max_restarts`` times.
+        """
+        evaluation = Evaluation()
+        runs = 0
+        while len(evaluation.cases) < len(problem.cases):
+            runs += 1
+            if runs > self.max_restarts + 1:
+                evaluation.cases += [
+                    CaseOutcome(skipped=True)
+                    for _ in range(len(problem.cases) - len(evaluation.cases))
+                ]
+                break
+            async with self.session(problem) as session:
+                if problem.meta.mode is Mode.STDIO:
+                    await self.run_programs(session, problem, submission, evaluation)
+                    continue
+                first_run = runs == 1
+                failed = await self.run_cells(session, problem, submission, evaluation, first_run)
+                if failed and first_run:
+                    return evaluation
+                if failed:
+                    # Cells that finished before fail now: every case left fails with them.
+                    evaluation.cases += [
+                        CaseOutcome(report={"status": "error", "error": failed})
+                        for _ in range(len(problem.cases) - len(evaluation.cases))
+                    ]
+                    break
+                await self.run_cases(session, problem, evaluation)
+        return evaluation
+
+    async def run_cells(
         self,
+        session: SandboxSession,
         problem: Problem,
         submission: Submission,
-        outcome: RunOutcome,
-        blame_unreported: bool = False,
-    ) -> tuple[StudentError | None, str | None, Verdict | None]:
-        """Outcome of the student's own cells: (error, their output, verdict if they failed).
+        evaluation: Evaluation,
+        record: bool,
+    ) -> dict[str, str] | None:
+        """Run the student's cells in one window. Coroutine.
 
-        ``blame_unreported``: ``outcome`` ran the cells alone, so a run stopped at an
-        unknown step was stopped in the first cell that did not report.
+        Returns ``None`` if they all finished, else error info; with
+        ``record`` the failure (or the cells' output) is recorded in ``evaluation``.
         """
-        outputs: list[str] = []
-        for index in range(len(submission.cells)):
-            end = outcome.ends.get(("cell", index))
-            if end is None:
-                if outcome.aborted is not None and (
-                    outcome.aborted_step == ("cell", index)
-                    or (blame_unreported and outcome.aborted_step is None)
-                ):
-                    status = _ABORT_STATUS[outcome.aborted]
-                    err = StudentError(status.value, _ABORT_MESSAGE[outcome.aborted], cell=index)
-                    return err, "".join(outputs) or None, status.verdict
+        window = session.open(("cells", 0), self.limits_for(problem), show=True)
+        failure: tuple[int, CaseStatus, dict[str, str]] | None = None
+        for index, source in enumerate(submission.cells):
+            if not source.strip():
+                continue
+            try:
+                report = _cell_report(await session.call("cells", {"cells": [source]}))
+            except StepAborted as e:
+                message = _ABORT_MESSAGE[e.reason]
+                failure = (index, _ABORT_STATUS[e.reason], {"ename": "", "evalue": message})
                 break
-            outputs.append(str(end.get("stdout") or ""))
-            status_text = end.get("status")
-            if status_text == "ok":
-                continue
-            error = end.get("error") or {}
-            if status_text == "syntax":
-                return (
-                    _student_error(end, "syntax_error", index),
-                    "".join(outputs) or None,
-                    Verdict.SYNTAX_ERROR,
+            except NoResult as e:
+                failure = (index, CaseStatus.ERROR, {"ename": "RuntimeError", "evalue": e.message})
+                break
+            if report["status"] != "ok":
+                status = (
+                    CaseStatus.MEMORY_LIMIT if report["status"] == "memory" else CaseStatus.ERROR
                 )
-            status = _HARNESS_STATUS.get(str(status_text), CaseStatus.ERROR)
-            verdict = status.verdict
-            return (
-                StudentError(
-                    verdict.value,
-                    f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".rstrip(": "),
-                    cell=index,
-                    traceback=error.get("traceback"),
-                ),
-                "".join(outputs) or None,
-                verdict,
+                failure = (index, status, report.get("error") or {})
+                if report["status"] == "syntax" and record:
+                    evaluation.cells_verdict = Verdict.SYNTAX_ERROR
+                break
+        session.close()
+        if record:
+            evaluation.stdout = window.stdout
+        if failure is None:
+            return None
+        index, status, error = failure
+        if record:
+            verdict = evaluation.cells_verdict or status.verdict
+            evaluation.cells_verdict = verdict
+            message = f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": ")
+            evaluation.error = StudentError(
+                "syntax_error" if verdict is Verdict.SYNTAX_ERROR else status.value,
+                message or status.value,
+                cell=index,
+                traceback=error.get("traceback"),
             )
-        return None, "".join(outputs) or None, None
+        return error
 
-    def case_results(
-        self, problem: Problem, first: int, outcome: RunOutcome
-    ) -> tuple[list[CaseResult], int | None]:
-        """Results for cases from ``first``; and where to resume if the sandbox was stopped."""
-        results = []
-        for index in range(first, len(problem.cases)):
+    async def run_cases(
+        self, session: SandboxSession, problem: Problem, evaluation: Evaluation
+    ) -> None:
+        """Run cases from the first without an outcome until one stops the sandbox. Coroutine."""
+        first = len(evaluation.cases)
+        limits = self.limits_for(problem)
+
+        async def rpc(request: dict[str, Any]) -> dict[str, Any]:
+            return await self.student_operation(session, request)
+
+        async with self.checker.open(
+            problem.checker_cases(), problem.solution_imports, problem.student_names
+        ) as run:
+            for index in range(first, len(problem.cases)):
+                case = problem.cases[index]
+                window = session.open(("case", index), limits, show=_shown(case))
+                outcome = CaseOutcome()
+                try:
+                    for earlier in range(first) if index == first else ():
+                        # A fresh sandbox: earlier cases' setup again (their objects are gone).
+                        await session.guard(run.setup(earlier, rpc))
+                    outcome.report = _checker_report(await session.guard(run.case(index, rpc)))
+                except StepAborted as e:
+                    outcome.aborted = e.reason
+                session.close()
+                outcome.time_ms = window.wall_s * 1000
+                outcome.stdout = window.stdout
+                evaluation.cases.append(outcome)
+                if outcome.aborted is not None:
+                    return
+
+    async def student_operation(
+        self, session: SandboxSession, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Perform one operation the checker asks of the student's code; its validated reply.
+
+        Raises :class:`StepAborted` when the sandbox is stopped meanwhile.
+        """
+        if request.get("o") not in _OPERATIONS or not isinstance(request.get("t"), dict):
+            return {"e": {"ename": "TypeError", "evalue": "an operation the judge does not know"}}
+        try:
+            reply = await session.call("op", request)
+        except NoResult as e:
+            return {"e": {"ename": "RuntimeError", "evalue": e.message}, "status": "error"}
+        if isinstance(reply, dict) and isinstance(reply.get("v"), str):
+            return {"v": reply["v"]}
+        if isinstance(reply, dict) and isinstance(reply.get("e"), dict):
+            status = "memory" if reply.get("status") == "memory" else "error"
+            return {"e": _error_fields(reply["e"]), "status": status}
+        return {
+            "e": {"ename": "RuntimeError", "evalue": "the harness's reply was not understood"},
+            "status": "error",
+        }
+
+    async def run_programs(
+        self,
+        session: SandboxSession,
+        problem: Problem,
+        submission: Submission,
+        evaluation: Evaluation,
+    ) -> None:
+        """Stdio mode: run the program once per case, each with that case's stdin only. Coroutine."""
+        program = "\n".join(submission.cells)
+        limits = self.limits_for(problem)
+        for index in range(len(evaluation.cases), len(problem.cases)):
             case = problem.cases[index]
-            end = outcome.ends.get(("case", index))
-            if end is not None:
-                results.append(self.compare(problem, case, end))
-                continue
+            window = session.open(("case", index), limits, show=False)
+            outcome = CaseOutcome()
+            try:
+                reply = await session.call("program", {"program": program, "stdin": case.stdin})
+                outcome.report = _program_report(reply, problem.meta.output_limit_bytes)
+            except StepAborted as e:
+                outcome.aborted = e.reason
+            except NoResult as e:
+                outcome.report = {
+                    "status": "error",
+                    "error": {"ename": "RuntimeError", "evalue": e.message},
+                }
+            session.close()
+            outcome.time_ms = window.wall_s * 1000
+            evaluation.cases.append(outcome)
             if outcome.aborted is not None:
-                status = _ABORT_STATUS[outcome.aborted]
-                if outcome.aborted_step == ("case", index) or not results:
-                    elapsed = (
-                        outcome.aborted_elapsed_s
-                        if outcome.aborted_step == ("case", index)
-                        else 0.0
-                    )
-                    results.append(
-                        CaseResult(
-                            case.name,
-                            case.visibility,
-                            status,
-                            time_ms=elapsed * 1000,
-                            message=_ABORT_MESSAGE[outcome.aborted],
-                        )
-                    )
-                    return results, index + 1 if index + 1 < len(problem.cases) else None
-                return results, index
-            # Neither a result nor an abort: the harness stopped reporting.
-            results.append(
-                CaseResult(
-                    case.name,
-                    case.visibility,
-                    CaseStatus.ERROR,
-                    message="the case did not report a result",
-                )
-            )
-        return results, None
+                return
+            if outcome.report and outcome.report["status"] == "syntax":
+                evaluation.cells_verdict = Verdict.SYNTAX_ERROR
+                evaluation.error = _student_error(outcome.report, "syntax_error")
+                return
 
-    def compare(self, problem: Problem, case: Case, end: dict[str, Any]) -> CaseResult:
-        """Decide one case from its harness report, outside the sandbox."""
-        time_ms = float(end.get("wall", 0.0)) * 1000
+    def compare(self, problem: Problem, case: Case, outcome: CaseOutcome) -> CaseResult:
+        """Decide one case from its outcome, outside every sandbox."""
+        result = CaseResult(case.name, case.visibility, CaseStatus.PASSED, time_ms=outcome.time_ms)
+        if outcome.skipped:
+            result.status = CaseStatus.SKIPPED
+            return result
+        if outcome.stdout:
+            result.stdout = outcome.stdout
+        if outcome.aborted is not None:
+            result.status = _ABORT_STATUS[outcome.aborted]
+            result.message = _ABORT_MESSAGE[outcome.aborted]
+            return result
+        end = outcome.report or {"status": "error"}
         status_text = end.get("status")
-        result = CaseResult(case.name, case.visibility, CaseStatus.PASSED, time_ms=time_ms)
-        stdout = end.get("stdout")
-        if stdout:
-            result.stdout = str(stdout)
-        if status_text not in ("ok", None):
-            result.status = _HARNESS_STATUS.get(str(status_text), CaseStatus.ERROR)
+        if status_text not in ("passed", "ok"):
+            result.status = _REPORTED_STATUS.get(str(status_text), CaseStatus.ERROR)
             error = end.get("error")
             if isinstance(error, dict):
                 result.message = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".rstrip(
@@ -339,6 +430,8 @@ class Judge(LoggingConfigurable):
                 result.message = f"AssertionError: {end['message']}"
             elif result.status is CaseStatus.FAILED:
                 result.message = "AssertionError"
+            else:
+                result.message = "the case did not finish"
             return result
         tolerance = problem.meta.float_tolerance
         try:
@@ -389,6 +482,72 @@ class Judge(LoggingConfigurable):
             stdout=stdout,
             problem_id=problem.meta.id,
         )
+
+
+def _shown(case: Case) -> bool:
+    """Whether what the student's code prints during ``case`` may reach the student."""
+    return case.visibility is Visibility.PUBLIC
+
+
+def _text(value: Any, limit: int = _TEXT_LIMIT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _error_fields(error: Any) -> dict[str, str]:
+    """Error info from a sandbox, reduced to bounded strings."""
+    if not isinstance(error, dict):
+        return {"ename": "Error", "evalue": ""}
+    return {
+        "ename": _text(error.get("ename"), 200) or "Error",
+        "evalue": _text(error.get("evalue"), 2000),
+        "traceback": _text(error.get("traceback")),
+    }
+
+
+def _cell_report(reply: Any) -> dict[str, Any]:
+    """The harness's report on one cell, validated (anything else is a runtime error)."""
+    cells = reply.get("cells") if isinstance(reply, dict) else None
+    if not isinstance(cells, list) or len(cells) != 1 or not isinstance(cells[0], dict):
+        return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no report"}}
+    status = cells[0].get("status")
+    if status == "ok":
+        return {"status": "ok"}
+    if status not in ("error", "syntax", "memory"):
+        status = "error"
+    return {"status": status, "error": _error_fields(cells[0].get("error"))}
+
+
+def _checker_report(report: Any) -> dict[str, Any]:
+    """The checker's report on a case, reduced to what the judge reads."""
+    if not isinstance(report, dict):
+        return {"status": "error"}
+    status = report.get("status")
+    clean: dict[str, Any] = {
+        "status": status if status in ("passed", "failed", "error", "memory") else "error"
+    }
+    for key in ("value", "other", "message"):
+        if isinstance(report.get(key), str):
+            clean[key] = report[key]
+    if "error" in report:
+        clean["error"] = _error_fields(report["error"])
+    return clean
+
+
+def _program_report(reply: Any, output_limit: int) -> dict[str, Any]:
+    """The harness's report on one run of a stdio program, validated."""
+    if not isinstance(reply, dict) or not isinstance(reply.get("output"), str):
+        return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no report"}}
+    output = reply["output"]
+    if len(output.encode("utf-8", "replace")) > output_limit:
+        return {"status": "output_limit", "error": {"ename": "", "evalue": "output limit exceeded"}}
+    status = reply.get("status")
+    report: dict[str, Any] = {
+        "status": status if status in ("ok", "error", "syntax", "memory") else "error",
+        "output": output,
+    }
+    if report["status"] != "ok":
+        report["error"] = _error_fields(reply.get("error"))
+    return report
 
 
 def _student_error(end: dict[str, Any], kind: str, cell: int | None = None) -> StudentError:

@@ -258,15 +258,9 @@ class Case:
             self.__dict__["_decoded"] = cache
         return cache[1]
 
-    def kernel_spec(self) -> dict[str, Any]:
-        """What the sandboxed harness needs to run this case: never the expected value."""
-        return {
-            "kind": self.kind.value,
-            "setup": self.setup,
-            "expr": self.expr,
-            "other": self.other,
-            "stdin": self.stdin,
-        }
+    def checker_spec(self) -> dict[str, Any]:
+        """What the checker needs to evaluate this case: never the expected value."""
+        return {"kind": self.kind.value, "setup": self.setup, "expr": self.expr, "other": self.other}
 
 
 @dataclass
@@ -368,6 +362,13 @@ class Problem:
             raise ProblemError(
                 "the notebook has no test cases (cells tagged 'public-tests' or 'hidden-tests')"
             )
+        solution_names = (
+            _solution_names(solution_source) if meta.mode is Mode.FUNCTION else []
+        )
+        if meta.mode is Mode.FUNCTION:
+            imported = {name for _, found in _imports(solution_source) for name in found}
+            for index, cell in public + hidden:
+                _check_test_names(index, cell, set(solution_names) - imported)
         names = [c.name for c in cases]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -379,7 +380,7 @@ class Problem:
             starter_source="\n\n".join(starter),
             solution_source=solution_source,
             cases=cases,
-            solution_names=_solution_names(solution_source) if meta.mode is Mode.FUNCTION else [],
+            solution_names=solution_names,
             sha256=hashlib.sha256(nbformat.writes(nb).encode("utf-8")).hexdigest(),
         )
 
@@ -402,6 +403,23 @@ class Problem:
         return problem
 
     # -- views ------------------------------------------------------------
+
+    @property
+    def solution_imports(self) -> list[str]:
+        """The solution's top-level imports: the checker runs these itself."""
+        if self.meta.mode is not Mode.FUNCTION:
+            return []
+        return [source for source, _ in _imports(self.solution_source)]
+
+    @property
+    def student_names(self) -> list[str]:
+        """Names the tests reach in the student's namespace (the solution's, less its imports)."""
+        imported = {name for _, names in _imports(self.solution_source) for name in names}
+        return [n for n in self.solution_names if n not in imported]
+
+    def checker_cases(self) -> list[dict[str, Any]]:
+        """Every case as the checker needs it (no expected values)."""
+        return [case.checker_spec() for case in self.cases]
 
     @property
     def is_published(self) -> bool:
@@ -697,3 +715,55 @@ def _solution_names(source: str) -> list[str]:
                     names.add(sub.name)
     names.discard("*")
     return sorted(names)
+
+
+def _imports(source: str) -> list[tuple[str, list[str]]]:
+    """The top-level import statements of ``source``: (statement, names it binds)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+            found.append((ast.unparse(node), [n for n in names if n != "*"]))
+    return found
+
+
+def _check_test_names(index: int, cell: NotebookNode, student_names: set[str]) -> None:
+    """Refuse tests the checker cannot judge safely, naming the cell and line.
+
+    Tests run apart from the student's code (SPEC section 3): a test may call
+    the student's names, but not rebind or delete them, nor declare them global.
+    """
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            name = node.id
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            name = node.name
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                bound = (alias.asname or alias.name).split(".")[0]
+                if bound in student_names:
+                    name = bound
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            raise ProblemError(
+                "tests cannot use 'global' or 'nonlocal'",
+                cell=index,
+                line=node.lineno,
+                cell_id=cell.get("id"),
+            )
+        if name is not None and name in student_names:
+            raise ProblemError(
+                f"a test cannot rebind the solution's name {name!r}: the tests run apart "
+                "from the student's code and reach it only through its names",
+                cell=index,
+                line=getattr(node, "lineno", None),
+                cell_id=cell.get("id"),
+            )

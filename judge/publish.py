@@ -3,8 +3,8 @@
 A pipeline of small steps (:meth:`Publisher.publish` reads top to bottom):
 
 1. parse and validate the notebook (:meth:`Problem.from_notebook`);
-2. run the reference solution in a sandbox, through the same harness the
-   judge uses, and collect each case's value or output;
+2. run the reference solution in a sandbox and its tests in the checker,
+   exactly as the judge runs a submission, and collect each case's value or output;
 3. check every case: the solution passes it, and its expected value is plain data;
 4. write the student notebook and the judge's bundle — both or neither.
 
@@ -27,6 +27,7 @@ from traitlets.config import LoggingConfigurable
 from .exceptions import ProblemError
 from .judge import Judge
 from .problem import TEST_TAGS, Case, CaseKind, Problem
+from .checker import TestsFailed
 from .runner import Abort
 from .submission import Submission
 from .values import DecodeError, decode_json, describe, is_plain, values_equal
@@ -68,30 +69,23 @@ class Publisher(LoggingConfigurable):
             raise ProblemError(
                 f"the reference solution does not parse: {syntax.message}", line=syntax.line
             )
-        outcome = await self.judge.run_in_sandbox(problem, reference, 0, True)
-        for index in range(len(reference.cells)):
-            end = outcome.ends.get(("cell", index))
-            if end is not None and end.get("status") != "ok":
-                error = end.get("error") or {}
+        try:
+            evaluation = await self.judge.evaluate(problem, reference)
+        except TestsFailed as e:
+            raise ProblemError(e.message) from None
+        if evaluation.cells_verdict is not None:
+            error = evaluation.error
+            detail = error.message if error is not None else evaluation.cells_verdict.value
+            raise ProblemError(f"the reference solution fails: {detail}")
+        for case, outcome in zip(problem.cases, evaluation.cases, strict=True):
+            if outcome.aborted is not None or outcome.skipped:
+                what = _ABORT_TEXT[outcome.aborted] if outcome.aborted else "did not finish"
                 raise ProblemError(
-                    f"the reference solution raises {error.get('ename', 'an error')}: {error.get('evalue', '')}"
+                    f"the reference solution {what} on case {case.name!r}",
+                    cell=case.cell,
+                    line=case.line,
                 )
-        for index, case in enumerate(problem.cases):
-            end = outcome.ends.get(("case", index))
-            if end is None:
-                if outcome.aborted is not None:
-                    what = _ABORT_TEXT[outcome.aborted]
-                    if outcome.aborted_step is None or outcome.aborted_step[0] == "cell":
-                        raise ProblemError(f"the reference solution {what}")
-                    raise ProblemError(
-                        f"the reference solution {what} on case {case.name!r}",
-                        cell=case.cell,
-                        line=case.line,
-                    )
-                raise ProblemError(
-                    "the reference solution did not finish", cell=case.cell, line=case.line
-                )
-            case.expected = self.expected_value(case, end)
+            case.expected = self.expected_value(case, outcome.report or {"status": "error"})
         problem.published = True
         return problem
 
@@ -109,7 +103,7 @@ class Publisher(LoggingConfigurable):
     def expected_value(self, case: Case, end: dict[str, Any]) -> Any:
         """Check one case of the reference run and return what to store as expected."""
         status = end.get("status")
-        if status != "ok":
+        if status not in ("ok", "passed"):
             error = end.get("error") or {}
             if status == "failed":
                 detail = f": {end['message']}" if end.get("message") else ""
