@@ -9,7 +9,11 @@ evaluates or unpickles anything.
 
 Comparison follows Python's ``==`` on the decoded data (``1 == 1.0``, a
 ``Counter`` equals the dict with the same counts, a list is not a tuple),
-with floats equal within a relative (and, near zero, absolute) tolerance.
+except for floats (SPEC.md section 3): where the *expected* value is a float
+(or a complex number) the actual one may differ by a relative tolerance, with
+no absolute part; an int expected value is compared exactly (``1 == 1.0``
+still holds, ``1 == 1.0000001`` does not); NaN equals NaN, wherever it is;
+an infinity equals only the same infinity.
 """
 
 from __future__ import annotations
@@ -140,29 +144,23 @@ def _is_number(x: Any) -> bool:
 
 
 def values_equal(expected: Any, actual: Any, tolerance: float = 1e-6) -> bool:
-    """Compare decoded plain data the way Python's ``==`` does, floats within ``tolerance``."""
+    """Compare decoded plain data the way Python's ``==`` does, with the float rules above.
+
+    ``tolerance`` is relative: ``|expected - actual| <= tolerance * max(|expected|, |actual|)``.
+    """
     if isinstance(expected, NotPlainData) or isinstance(actual, NotPlainData):
         return False
     try:
         # Python's == (in C) never calls equal what this function would not: only
-        # float tolerance can make unequal values "equal", so try it first.
+        # float tolerance (and NaN) can make unequal values "equal", so try it first.
         if type(expected) is type(actual) and expected == actual:
             return True
     except RecursionError:
         pass
     if _is_number(expected) and _is_number(actual):
-        if isinstance(expected, complex) or isinstance(actual, complex):
-            return abs(complex(expected) - complex(actual)) <= tolerance * max(
-                1.0, abs(complex(expected))
-            )
-        if isinstance(expected, float) or isinstance(actual, float):
-            e, a = float(expected), float(actual)
-            if math.isinf(e) or math.isinf(a):
-                return e == a
-            return math.isclose(e, a, rel_tol=tolerance, abs_tol=tolerance)
-        return bool(expected == actual)
+        return _numbers_equal(expected, actual, tolerance)
     if isinstance(expected, set | frozenset) and isinstance(actual, set | frozenset):
-        return expected == actual
+        return _sets_equal(expected, actual)
     if type(expected) is not type(actual):
         return False
     if isinstance(expected, list | tuple):
@@ -174,6 +172,54 @@ def values_equal(expected: Any, actual: Any, tolerance: float = 1e-6) -> bool:
             values_equal(v, actual[k], tolerance) for k, v in expected.items()
         )
     return bool(expected == actual)
+
+
+def _numbers_equal(expected: Any, actual: Any, tolerance: float) -> bool:
+    """Numbers: exact unless the expected one is a float or complex; NaN equals NaN."""
+    if not isinstance(expected, float | complex):
+        # An int (or bool) expected value wants exactly that number: 1 == 1.0 only.
+        return bool(expected == actual)
+    try:
+        if isinstance(expected, complex) or isinstance(actual, complex):
+            e, a = complex(expected), complex(actual)
+        else:
+            return _floats_equal(float(expected), float(actual), tolerance)
+    except OverflowError:  # an int too large for a float: no float is near it
+        return False
+    if not all(map(math.isfinite, (e.real, e.imag, a.real, a.imag))):
+        return _floats_equal(e.real, a.real, 0.0) and _floats_equal(e.imag, a.imag, 0.0)
+    return abs(e - a) <= tolerance * max(abs(e), abs(a))
+
+
+def _floats_equal(expected: float, actual: float, tolerance: float) -> bool:
+    if math.isnan(expected) or math.isnan(actual):
+        return math.isnan(expected) and math.isnan(actual)
+    if math.isinf(expected) or math.isinf(actual):
+        return expected == actual
+    return math.isclose(expected, actual, rel_tol=tolerance, abs_tol=0.0)
+
+
+def _has_nan(x: Any) -> bool:
+    if isinstance(x, float):
+        return math.isnan(x)
+    if isinstance(x, complex):
+        return math.isnan(x.real) or math.isnan(x.imag)
+    return False
+
+
+def _sets_equal(expected: set[Any] | frozenset[Any], actual: set[Any] | frozenset[Any]) -> bool:
+    """Sets compare with ``==``, except that their NaNs (never equal in Python) match each other."""
+    if expected == actual:
+        return True
+    nan_expected = [x for x in expected if _has_nan(x)]
+    nan_actual = [x for x in actual if _has_nan(x)]
+    if not nan_expected or len(nan_expected) != len(nan_actual):
+        return False
+    rest_expected = {x for x in expected if not _has_nan(x)}
+    rest_actual = {x for x in actual if not _has_nan(x)}
+    return rest_expected == rest_actual and sorted(map(type, nan_expected), key=str) == sorted(
+        map(type, nan_actual), key=str
+    )
 
 
 _repr = reprlib.Repr()
