@@ -73,10 +73,13 @@ def raised(info, status):
     """An exception standing for one the student's code raised (same builtin class if any)."""
     name = str(info.get("ename") or "Exception")
     base = _EXCEPTIONS.get(name, Exception)
-    cls = type(name, (StudentRaised, base), {}) if base is not Exception else StudentRaised
-    exc = cls(str(info.get("evalue") or ""))
+    try:
+        cls = type(name, (StudentRaised, base), {}) if base is not Exception else StudentRaised
+        exc = cls(str(info.get("evalue") or ""))
+    except Exception:
+        exc = StudentRaised(str(info.get("evalue") or ""))
     exc.info = info
-    exc.status = status if status in ("error", "memory") else "error"
+    exc.status = status if status in ("error", "memory", "output_limit") else "error"
     return exc
 
 

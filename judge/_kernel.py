@@ -100,7 +100,68 @@ def _error_info(exc, skip_frames):
     return {"ename": type(exc).__name__, "evalue": evalue[:2000], "traceback": text[-8000:]}
 
 
+class OutputLimit(Exception):
+    """Raised into student code that writes past the output limit."""
+
+
+class _Bounded(io.TextIOBase):
+    """sys.stdout / sys.stderr during a request: forwards, and stops a flood early.
+
+    The judge counts every message itself; this only spares the kernel's
+    memory a flood that its stream buffers would otherwise hold.
+    """
+
+    def __init__(self, stream, budget):
+        self._stream = stream
+        self._budget = budget
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not " + type(s).__name__)
+        self._budget[0] -= len(s.encode("utf-8", "replace"))
+        if self._budget[0] < 0:
+            raise OutputLimit("output limit exceeded")
+        return self._stream.write(s)
+
+    def flush(self):
+        self._stream.flush()
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+
+class _bounded_output:
+    """Bound what sys.stdout and sys.stderr take during one request to ``limit`` bytes."""
+
+    def __init__(self, limit):
+        self.budget = [int(limit)]
+
+    def __enter__(self):
+        self.saved = (sys.stdout, sys.stderr)
+        sys.stdout = _Bounded(self.saved[0], self.budget)
+        sys.stderr = _Bounded(self.saved[1], self.budget)
+        return self
+
+    def __exit__(self, *exc):
+        sys.stdout, sys.stderr = self.saved
+        for stream in self.saved:
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        return False
+
+
 def _status_of(exc):
+    if isinstance(exc, OutputLimit):
+        return "output_limit"
     if isinstance(exc, MemoryError):
         return "memory"
     if isinstance(exc, SyntaxError):
@@ -113,16 +174,17 @@ def cells(nonce, request):
 
     Result: ``{"cells": [{"status": "ok"|"error"|"syntax"|"memory", "error"?}, ...]}``.
     """
-    sources = json.loads(request)["cells"]
+    spec = json.loads(request)
     done = []
-    for index, source in enumerate(sources):
-        try:
-            code = _transform(source) if _transform is not None else source
-            exec(compile(code, "<cell " + str(index + 1) + ">", "exec"), _user_ns)
-            done.append({"status": "ok"})
-        except BaseException as e:
-            done.append({"status": _status_of(e), "error": _error_info(e, 1)})
-            break
+    with _bounded_output(spec.get("lim", 1 << 20)):
+        for index, source in enumerate(spec["cells"]):
+            try:
+                code = _transform(source) if _transform is not None else source
+                exec(compile(code, "<cell " + str(index + 1) + ">", "exec"), _user_ns)
+                done.append({"status": "ok"})
+            except BaseException as e:
+                done.append({"status": _status_of(e), "error": _error_info(e, 1)})
+                break
     _send(nonce, {"cells": done})
 
 
@@ -207,7 +269,8 @@ def op(nonce, request):
         target = _resolve(spec["t"])
         args = _wire.loads(spec.get("a") or "[]", _decode_other)
         kwargs = _wire.loads(spec.get("k") or "{}", _decode_other)
-        value = function(target, *args, **kwargs)
+        with _bounded_output(spec.get("lim", 1 << 20)):
+            value = function(target, *args, **kwargs)
         result = {"v": json.dumps(encode(value), separators=(",", ":"), allow_nan=False)}
     except BaseException as e:
         result = {"status": _status_of(e), "e": _error_info(e, 1)}
@@ -255,7 +318,7 @@ def program(nonce, request):
     import builtins
 
     saved = {fd: os.dup(fd) for fd in (0, 1)}
-    saved_streams = (sys.stdin, sys.stdout, sys.__stdout__)
+    saved_streams = (sys.stdin, sys.stdout, sys.__stdout__, sys.stderr)
     out_fd = os.open("/tmp/.codetutor-stdout", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     result = {"status": "ok"}
     try:
@@ -263,6 +326,7 @@ def program(nonce, request):
         stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
         stdin = _stdin_from(spec["stdin"])
         sys.stdin, sys.stdout, sys.__stdout__ = stdin, stdout, stdout
+        sys.stderr = _Bounded(saved_streams[3], [int(spec.get("lim", 1 << 20))])
         program_builtins = dict(builtins.__dict__)
         program_builtins["input"] = _student_input(stdin, stdout)
         namespace = {"__name__": "__main__", "__builtins__": program_builtins}
@@ -279,7 +343,7 @@ def program(nonce, request):
             except BaseException:
                 pass
     finally:
-        sys.stdin, sys.stdout, sys.__stdout__ = saved_streams
+        sys.stdin, sys.stdout, sys.__stdout__, sys.stderr = saved_streams
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)

@@ -283,7 +283,9 @@ class Judge(LoggingConfigurable):
             if not source.strip():
                 continue
             try:
-                report = _cell_report(await session.call("cells", {"cells": [source]}))
+                report = _cell_report(await session.call(
+                        "cells", {"cells": [source], "lim": problem.meta.output_limit_bytes}
+                    ))
             except StepAborted as e:
                 message = _ABORT_MESSAGE[e.reason]
                 failure = (index, _ABORT_STATUS[e.reason], {"ename": "", "evalue": message})
@@ -292,9 +294,7 @@ class Judge(LoggingConfigurable):
                 failure = (index, CaseStatus.ERROR, {"ename": "RuntimeError", "evalue": e.message})
                 break
             if report["status"] != "ok":
-                status = (
-                    CaseStatus.MEMORY_LIMIT if report["status"] == "memory" else CaseStatus.ERROR
-                )
+                status = _REPORTED_STATUS.get(report["status"], CaseStatus.ERROR)
                 failure = (index, status, report.get("error") or {})
                 if report["status"] == "syntax" and record:
                     evaluation.cells_verdict = Verdict.SYNTAX_ERROR
@@ -325,7 +325,7 @@ class Judge(LoggingConfigurable):
         limits = self.limits_for(problem)
 
         async def rpc(request: dict[str, Any]) -> dict[str, Any]:
-            return await self.student_operation(session, request)
+            return await self.student_operation(session, request, problem.meta.output_limit_bytes)
 
         async with self.checker.open(
             problem.checker_cases(), problem.solution_imports, problem.student_names
@@ -349,7 +349,7 @@ class Judge(LoggingConfigurable):
                     return
 
     async def student_operation(
-        self, session: SandboxSession, request: dict[str, Any]
+        self, session: SandboxSession, request: dict[str, Any], output_limit: int
     ) -> dict[str, Any]:
         """Perform one operation the checker asks of the student's code; its validated reply.
 
@@ -358,13 +358,15 @@ class Judge(LoggingConfigurable):
         if request.get("o") not in _OPERATIONS or not isinstance(request.get("t"), dict):
             return {"e": {"ename": "TypeError", "evalue": "an operation the judge does not know"}}
         try:
-            reply = await session.call("op", request)
+            reply = await session.call("op", {**request, "lim": output_limit})
         except NoResult as e:
             return {"e": {"ename": "RuntimeError", "evalue": e.message}, "status": "error"}
         if isinstance(reply, dict) and isinstance(reply.get("v"), str):
             return {"v": reply["v"]}
         if isinstance(reply, dict) and isinstance(reply.get("e"), dict):
-            status = "memory" if reply.get("status") == "memory" else "error"
+            status = reply.get("status")
+            if status not in ("memory", "output_limit"):
+                status = "error"
             return {"e": _error_fields(reply["e"]), "status": status}
         return {
             "e": {"ename": "RuntimeError", "evalue": "the harness's reply was not understood"},
@@ -386,7 +388,10 @@ class Judge(LoggingConfigurable):
             window = session.open(("case", index), limits, show=False)
             outcome = CaseOutcome()
             try:
-                reply = await session.call("program", {"program": program, "stdin": case.stdin})
+                reply = await session.call(
+                    "program",
+                    {"program": program, "stdin": case.stdin, "lim": problem.meta.output_limit_bytes},
+                )
                 outcome.report = _program_report(reply, problem.meta.output_limit_bytes)
             except StepAborted as e:
                 outcome.aborted = e.reason
@@ -512,7 +517,7 @@ def _cell_report(reply: Any) -> dict[str, Any]:
     status = cells[0].get("status")
     if status == "ok":
         return {"status": "ok"}
-    if status not in ("error", "syntax", "memory"):
+    if status not in ("error", "syntax", "memory", "output_limit"):
         status = "error"
     return {"status": status, "error": _error_fields(cells[0].get("error"))}
 
@@ -523,7 +528,9 @@ def _checker_report(report: Any) -> dict[str, Any]:
         return {"status": "error"}
     status = report.get("status")
     clean: dict[str, Any] = {
-        "status": status if status in ("passed", "failed", "error", "memory") else "error"
+        "status": status
+        if status in ("passed", "failed", "error", "memory", "output_limit")
+        else "error"
     }
     for key in ("value", "other", "message"):
         if isinstance(report.get(key), str):
@@ -542,7 +549,7 @@ def _program_report(reply: Any, output_limit: int) -> dict[str, Any]:
         return {"status": "output_limit", "error": {"ename": "", "evalue": "output limit exceeded"}}
     status = reply.get("status")
     report: dict[str, Any] = {
-        "status": status if status in ("ok", "error", "syntax", "memory") else "error",
+        "status": status if status in ("ok", "error", "syntax", "memory", "output_limit") else "error",
         "output": output,
     }
     if report["status"] != "ok":
