@@ -18,7 +18,7 @@ from .judge import Judge
 from .problem import Problem
 from .publish import Publisher, write_outputs
 from .submission import Submission
-from .verdict import Audience, JudgeResult, Verdict
+from .verdict import Audience, JudgeResult, Verdict, dumps
 
 EXIT_JUDGE_FAILURE = 1
 
@@ -105,7 +105,7 @@ class JudgeApp(CodeTutorBaseApp):
             self.log.error("judge failure: %s", e.log_message)
             if self.json_output:
                 failed = JudgeResult(Verdict.INTERNAL_ERROR, 0.0, 0.0, problem_id=problem.meta.id)
-                print(json.dumps(failed.to_dict()))
+                print(dumps(failed.to_dict()))
             print(f"codetutor: the judge failed: {e.message}", file=sys.stderr)
             sys.exit(EXIT_JUDGE_FAILURE)
         self.report(result)
@@ -157,7 +157,7 @@ class JudgeApp(CodeTutorBaseApp):
     def report(self, result: JudgeResult) -> None:
         audience: Audience = "instructor" if self.instructor else "student"
         if self.json_output:
-            print(json.dumps(result.to_dict(audience), ensure_ascii=False))
+            print(dumps(result.to_dict(audience), ensure_ascii=False))
             return
         print(f"{result.verdict.value}  score {result.score:.2f}  ({result.time_ms:.0f} ms)")
         if result.error is not None:

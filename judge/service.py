@@ -66,6 +66,7 @@ from .queue import DatabaseQueue, Queue, RedisQueue
 from .ratelimit import RateLimiter
 from .store import Store, is_unavailable
 from .submission import Submission
+from .verdict import dumps
 from .worker import JudgeBackendMixin, Worker, WorkerPool, load_config
 
 SCOPE_SUBMIT = "custom:judge:submit"
@@ -76,6 +77,11 @@ OPENAPI = Path(__file__).with_name("openapi.yaml")
 NOTEBOOK_TYPE = "application/x-ipynb+json"
 #: ids and versions are 32-bit integers in the database
 MAX_INT32 = 2**31 - 1
+
+
+def _reject_constant(name: str) -> Any:
+    """Refuse ``NaN``/``Infinity`` in a request body: it is not JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 class APIError(web.HTTPError):
@@ -189,7 +195,7 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(data, ensure_ascii=False, default=str))
+        self.finish(dumps(data, ensure_ascii=False, default=str))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
@@ -211,7 +217,7 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body, ensure_ascii=False))
+        self.finish(dumps(body, ensure_ascii=False))
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
@@ -245,7 +251,7 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
         if len(self.request.body) > max_bytes:
             raise APIError(413, f"{what} is too large (more than {max_bytes // 1024} KiB)")
         try:
-            data = json.loads(self.request.body)
+            data = json.loads(self.request.body, parse_constant=_reject_constant)
         except ValueError as e:
             raise APIError(400, f"malformed JSON: {e}") from None
         try:
@@ -554,7 +560,7 @@ class SubmissionEventsHandler(SubmissionHandler):
                 self.finish()
 
     async def _send(self, event: str, data: dict[str, Any]) -> None:
-        self.write(f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n")
+        self.write(f"event: {event}\ndata: {dumps(data, ensure_ascii=False, default=str)}\n\n")
         await self.flush()
 
 

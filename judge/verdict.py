@@ -1,7 +1,15 @@
-"""Verdicts and per-case results (SPEC.md section 4)."""
+"""Verdicts and per-case results (SPEC.md section 4).
+
+What leaves the judge (``codetutor judge --json``, the judge API) is strict
+JSON: :meth:`JudgeResult.to_dict` gives only finite numbers and strings that
+encode as UTF-8, whatever the student's code sent, and :func:`dumps` refuses
+``NaN``/``Infinity`` everywhere else.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -67,13 +75,13 @@ class CaseResult:
             "name": self.name,
             "visibility": self.visibility.value,
             "status": self.status.value,
-            "time_ms": round(self.time_ms, 1),
+            "time_ms": _milliseconds(self.time_ms),
         }
         if self.visibility is Visibility.PUBLIC or audience == "instructor":
             for key in ("expected", "actual", "message", "stdout"):
                 value = getattr(self, key)
                 if value is not None:
-                    d[key] = value
+                    d[key] = _text(value)
         return d
 
 
@@ -88,7 +96,7 @@ class StudentError:
     traceback: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: json_safe(v) for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass
@@ -111,8 +119,8 @@ class JudgeResult:
         """
         d: dict[str, Any] = {
             "verdict": self.verdict.value,
-            "score": round(self.score, 6),
-            "time_ms": round(self.time_ms, 1),
+            "score": round(min(1.0, max(0.0, _finite(self.score))), 6),
+            "time_ms": _milliseconds(self.time_ms),
             "cases": [c.to_dict(audience) for c in self.cases],
         }
         if self.problem_id is not None:
@@ -120,9 +128,9 @@ class JudgeResult:
         if self.error is not None:
             d["error"] = self.error.to_dict()
         if self.stdout:
-            d["stdout"] = self.stdout
+            d["stdout"] = _text(self.stdout)
         if audience == "instructor" and self.internal_message:
-            d["internal_message"] = self.internal_message
+            d["internal_message"] = _text(self.internal_message)
         return d
 
 
@@ -135,3 +143,47 @@ def overall(cases: list[CaseResult]) -> tuple[Verdict, float]:
         if case.status is not CaseStatus.PASSED:
             return case.status.verdict, passed / len(cases)
     return Verdict.ACCEPTED, 1.0
+
+
+def _finite(value: Any) -> float:
+    """``value`` as a finite float; 0.0 for NaN, infinities and anything not a number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def _milliseconds(value: Any) -> float:
+    return round(max(0.0, _finite(value)), 1)
+
+
+def _text(value: Any) -> str:
+    """``value`` as a string that encodes as UTF-8 (lone surrogates become U+FFFD)."""
+    text = value if isinstance(value, str) else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by ``None`` and strings made UTF-8-safe.
+
+    Dicts, lists and tuples are copied; other values are returned as they are.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {json_safe(k) if isinstance(k, str) else k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def dumps(data: Any, **kwargs: Any) -> str:
+    """Strict JSON text for ``data``: never ``NaN`` or ``Infinity`` (see :func:`json_safe`)."""
+    return json.dumps(json_safe(data), allow_nan=False, **kwargs)
