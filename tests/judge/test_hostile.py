@@ -68,9 +68,12 @@ HOSTILE: dict[str, tuple[str, str | tuple[str, ...]]] = {
         "import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\nf(0)",
         "memory_limit_exceeded",
     ),
-    # Recursion through C (repr of nested lists) overflows the C stack: the kernel dies.
+    # Recursion through C (hashing nested tuples, which has no recursion check)
+    # overflows the C stack: the kernel dies. A thread with a small stack gets
+    # there in a few thousand levels, in milliseconds, whatever the stack rlimit.
     "c_stack_overflow": (
-        "import sys\nsys.setrecursionlimit(10**7)\nx = []\nfor _ in range(100000):\n    x = [x]\nrepr(x)",
+        "import threading\nthreading.stack_size(1 << 18)\nx = ()\nfor _ in range(200000):\n    x = (x,)\n"
+        "t = threading.Thread(target=hash, args=(x,))\nt.start()\nt.join()",
         "runtime_error",
     ),
     "ignores_signals": (
@@ -207,19 +210,41 @@ async def test_cannot_read_problem_files(judge: Judge) -> None:
 
 
 async def test_cannot_find_bundles_anywhere(judge: Judge) -> None:
+    # A walk of the whole sandbox, likely places first, that stops before a time
+    # limit: it starts in the student's cell and goes on in the public case, each
+    # part well inside its own window even on a loaded machine with cold caches.
     code = (
-        "import os\n"
-        "def probe():\n"
-        "    hits = []\n"
-        "    for root, dirs, files in os.walk('/'):\n"
-        "        if root.startswith(('/proc', '/usr', '/sys')) or '/lib/python' in root or '.pyenv' in root:\n"
-        "            dirs[:] = []\n"
+        "import os, time\n"
+        "todo = ['/', '/run', '/mnt', '/var', '/opt', '/srv', '/work', '/home', '/root', '/dev', '/tmp']\n"
+        "seen, hits = set(), []\n"
+        "def search(wall_s, cpu_s):\n"
+        "    wall0, cpu0 = time.monotonic(), time.process_time()\n"
+        "    while todo:\n"
+        "        if time.monotonic() - wall0 > wall_s or time.process_time() - cpu0 > cpu_s:\n"
+        "            return False\n"
+        "        root = todo.pop()\n"
+        "        if root in seen or root.startswith(('/proc', '/usr', '/sys')) or '/lib/python' in root or '.pyenv' in root:\n"
         "            continue\n"
-        "        hits += [f for f in files if f.endswith(('.ipynb', '.bundle'))]\n"
-        "    return hits\n"
+        "        seen.add(root)\n"
+        "        try:\n"
+        "            entries = list(os.scandir(root))\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        for entry in entries:\n"
+        "            try:\n"
+        "                if entry.is_dir(follow_symlinks=False):\n"
+        "                    todo.append(entry.path)\n"
+        "                elif entry.name.endswith(('.ipynb', '.bundle')):\n"
+        "                    hits.append(entry.path)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    return True\n"
+        "search(1.0, 0.4)\n"
+        "def probe():\n"
+        "    return (search(1.5, 0.5), hits)\n"
     )
     result = await judge_code(judge, PROBE, code)
-    assert public_actual(result) == "[]"
+    assert public_actual(result) == "(True, [])"
 
 
 async def test_cannot_read_judge_environment(judge: Judge, monkeypatch: pytest.MonkeyPatch) -> None:
