@@ -6,12 +6,14 @@ empty environment, that imports all of that and then waits. For each sandbox
 the judge asks it for a kernel; it forks, and the child confines itself
 exactly as the bubblewrap sandbox is confined before it becomes the kernel:
 
-- it joins the sandbox's cgroups (memory, pids, cpuacct) and sets its rlimits;
+- it joins the sandbox's cgroups (v1 or v2; none with ``CODETUTOR_CGROUPS=none``)
+  and sets its rlimits (memory ones too when there are no cgroups);
 - it unshares mount, PID, network, IPC, UTS and cgroup namespaces and forks
   once more, so the kernel is PID 1 of a namespace that dies with it;
 - it builds a new root on a tmpfs with read-only binds of only the system and
   Python directories (no problem files, no database, no other sandbox), a
-  private size-limited ``/tmp``, a minimal ``/dev``, its own ``/proc``, and
+  private size-limited ``/tmp``, a minimal ``/dev`` (null, zero, full, random,
+  urandom, tty: the host's nodes bound in), its own ``/proc``, and
   the sandbox directory holding the IPC sockets; then ``pivot_root``;
 - it drops every capability (bounding set included), becomes the sandbox's
   uid, sets ``no_new_privs``, replaces its environment, reseeds ``random``,
@@ -68,6 +70,8 @@ RLIMITS = {
     "nofile": "RLIMIT_NOFILE",
     "nproc": "RLIMIT_NPROC",
     "core": "RLIMIT_CORE",
+    "data": "RLIMIT_DATA",
+    "as": "RLIMIT_AS",
 }
 
 
@@ -107,7 +111,9 @@ class _Confiner:
             f"mount {target}",
         )
 
-    def bind(self, root: str, path: str, *, writable: bool = False) -> None:
+    def bind(self, root: str, path: str, *, writable: bool = False, device: bool = False) -> None:
+        """Bind host ``path`` at the same place under ``root``: read-only unless ``writable``,
+        nosuid, and nodev unless it is a ``device`` node that must stay usable."""
         target = root + path
         if os.path.isdir(path):
             os.makedirs(target, exist_ok=True)
@@ -116,7 +122,13 @@ class _Confiner:
             with open(target, "a"):
                 pass
         self.mount(path, target, None, MS_BIND | MS_REC)
-        flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
+        flags = (
+            MS_BIND
+            | MS_REMOUNT
+            | MS_NOSUID
+            | (0 if device else MS_NODEV)
+            | (0 if writable else MS_RDONLY)
+        )
         self.mount(None, target, None, flags)
 
     def build_root(self) -> None:
@@ -140,13 +152,14 @@ class _Confiner:
                 self.bind(root, path)
         for link, target in req["symlinks"].items():
             os.symlink(target, root + link)
-        # /dev: a few harmless devices, as bubblewrap's --dev provides
+        # /dev: a few harmless devices, as bubblewrap's --dev provides: the host's nodes
+        # bound onto files of a tmpfs (mknod is not ours to do), the binds not nodev.
         dev = root + "/dev"
         os.makedirs(dev)
         self.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
         for name in DEVICES:
             if os.path.exists("/dev/" + name):
-                self.bind(root, "/dev/" + name, writable=True)
+                self.bind(root, "/dev/" + name, writable=True, device=True)
         for name, target in (
             ("fd", "/proc/self/fd"),
             ("stdin", "/proc/self/fd/0"),

@@ -13,7 +13,7 @@ from traitlets.config import Config
 from codetutor.judge.judge import Judge
 from codetutor.judge.problem import Problem
 from codetutor.judge.publish import Publisher
-from codetutor.judge.sandbox import Cgroup
+from codetutor.judge.sandbox import BubblewrapProvisioner
 from codetutor.judge.submission import Submission
 from codetutor.judge.verdict import JudgeResult
 
@@ -93,19 +93,16 @@ def sandbox_processes() -> list[tuple[int, int, str]]:
     return found
 
 
-def leftover_cgroups() -> list[str]:
-    left = []
-    for controller in Cgroup.CONTROLLERS:
-        base = Path("/sys/fs/cgroup", controller, "codetutor")
-        if base.is_dir():
-            left += [
-                str(p)
-                for p in base.iterdir()
-                if p.is_dir()
-                and p.name.partition("-")[0].isdigit()
-                and int(p.name.partition("-")[0]) in SANDBOX_UIDS
-            ]
-    return left
+def leftover_cgroups(uids: range = SANDBOX_UIDS) -> list[str]:
+    """Sandbox groups of ``uids`` that still exist, asked of the confinement in use
+    (CODETUTOR_CGROUPS: v1 or v2 cgroups; none has no groups, only processes)."""
+    prov = BubblewrapProvisioner(config=judge_config())
+    kind = prov.confinement_class()
+    return [
+        name
+        for name in kind.names(prov.cgroup_root)
+        if name.partition("-")[0].isdigit() and int(name.partition("-")[0]) in uids
+    ]
 
 
 def leftover_sandbox_dirs() -> list[str]:
