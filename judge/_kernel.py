@@ -121,10 +121,15 @@ class _Bounded(io.TextIOBase):
     def write(self, s):
         if not isinstance(s, str):
             raise TypeError("write() argument must be str, not " + type(s).__name__)
-        self._budget[0] -= len(s.encode("utf-8", "replace"))
         if self._budget[0] < 0:
             raise OutputLimit("output limit exceeded")
-        return self._stream.write(s)
+        self._budget[0] -= len(s.encode("utf-8", "replace"))
+        written = self._stream.write(s)
+        if self._budget[0] < 0:
+            # Past the limit: let the judge see it (it decides), then stop the writer.
+            self._stream.flush()
+            raise OutputLimit("output limit exceeded")
+        return written
 
     def flush(self):
         self._stream.flush()
@@ -141,7 +146,8 @@ class _bounded_output:
     """Bound what sys.stdout and sys.stderr take during one request to ``limit`` bytes."""
 
     def __init__(self, limit):
-        self.budget = [int(limit)]
+        # A little past the limit, so the judge, which allows for its protocol, sees the excess.
+        self.budget = [int(limit) + (64 << 10)]
 
     def __enter__(self):
         self.saved = (sys.stdout, sys.stderr)
@@ -326,7 +332,7 @@ def program(nonce, request):
         stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
         stdin = _stdin_from(spec["stdin"])
         sys.stdin, sys.stdout, sys.__stdout__ = stdin, stdout, stdout
-        sys.stderr = _Bounded(saved_streams[3], [int(spec.get("lim", 1 << 20))])
+        sys.stderr = _Bounded(saved_streams[3], [int(spec.get("lim", 1 << 20)) + (64 << 10)])
         program_builtins = dict(builtins.__dict__)
         program_builtins["input"] = _student_input(stdin, stdout)
         namespace = {"__name__": "__main__", "__builtins__": program_builtins}
