@@ -17,6 +17,7 @@ from traitlets import Bool, Int, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
 from codetutor import __version__
+from codetutor.judge.exceptions import SandboxError
 
 
 class UsageError(Exception):
@@ -162,10 +163,19 @@ class CodeTutorApp(CodeTutorBaseApp):
         ),
     }
 
+    #: subcommands that run student code: they refuse to start where sandboxes cannot be confined
+    confining_subcommands: ClassVar[tuple[str, ...]] = ("judge", "judge-service", "judge-worker")
+    subcommand = Unicode("")
+
     def start(self) -> None:
+        """Run the subcommand; raises SandboxError (exit 2) where a judge cannot confine."""
         if self.subapp is None:
             names = ", ".join(sorted(self.subcommands))
             raise UsageError(f"missing subcommand; choose one of: {names}")
+        if self.subcommand in self.confining_subcommands:
+            from codetutor.judge.sandbox import check_confinement
+
+            check_confinement(self.subapp)
         self.subapp.start()
 
     def initialize(self, argv: list[str] | None = None) -> None:
@@ -174,6 +184,7 @@ class CodeTutorApp(CodeTutorBaseApp):
             raise UsageError(
                 f"unknown subcommand {argv[0]!r}; choose one of: {', '.join(sorted(self.subcommands))}"
             )
+        self.subcommand = argv[0] if argv and not argv[0].startswith("-") else ""
         super().initialize(argv)
 
 
@@ -189,6 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     except TraitError as e:
         # A setting with a bad value (e.g. --port=x) found after parsing: bad input too.
         print(f"codetutor: {str(e).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)
+    except SandboxError as e:
+        # A judge that cannot confine its sandboxes does not start: one line, what to do.
+        print(f"codetutor: {e.message}: {e.log_message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

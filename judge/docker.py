@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 from traitlets import Float, Integer, Unicode, default
 
 from .exceptions import SandboxError
-from .sandbox import SandboxProvisioner
+from .sandbox import SandboxProvisioner, read_keyed
 
 #: what a sandbox container runs: $0 the kernel's log, $1 the owner lock, then the kernel
 _CONTAINER_SCRIPT = (
@@ -146,22 +146,19 @@ class ContainerCgroup:
             return ""
 
     def cpu_seconds(self) -> float | None:
+        """CPU time of the container: v1 cpuacct.usage, else v2 cpu.stat; None if unreadable."""
         text = self._read("cpuacct", "cpuacct.usage").strip()
         if text:
             return int(text) / 1e9
-        for line in self._read("", "cpu.stat").splitlines():
-            key, _, value = line.partition(" ")
-            if key == "usage_usec":
-                return int(value) / 1e6
-        return None
+        usec = read_keyed(self._read("", "cpu.stat"), "usage_usec")
+        return usec / 1e6 if usec is not None else None
 
     def oom_killed(self) -> bool:
-        text = self._read("memory", "memory.oom_control") + self._read("", "memory.events")
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip() not in ("", "0"):
-                return True
-        return False
+        """Whether the kernel killed a process of the container for memory (v1 or v2)."""
+        return bool(
+            read_keyed(self._read("memory", "memory.oom_control"), "oom_kill")
+            or read_keyed(self._read("", "memory.events"), "oom_kill")
+        )
 
 
 class ContainerProcess:
@@ -369,11 +366,15 @@ class DockerProvisioner(SandboxProvisioner):
             return True
         return self.cgroup is not None and self.cgroup.oom_killed()
 
+    _log_fd: int | None = None
+
     def output_exceeded(self) -> bool:
-        if self.sandbox_dir is None:
+        # fstat of the log opened before the container started: the sandbox can replace
+        # the path (its directory is writable inside), not the file we hold.
+        if self._log_fd is None:
             return False
         try:
-            return (self.sandbox_dir / "kernel.log").stat().st_size >= self.output_limit_bytes
+            return os.fstat(self._log_fd).st_size >= self.output_limit_bytes
         except OSError:
             return False
 
@@ -450,6 +451,7 @@ class DockerProvisioner(SandboxProvisioner):
         kwargs.pop("env", None)
         kwargs = await super().pre_launch(**kwargs)
         (self.sandbox_dir / "kernel.log").touch()
+        self._log_fd = os.open(self.sandbox_dir / "kernel.log", os.O_RDONLY | os.O_NOFOLLOW)
         self._hold_owner_lock()
         if os.geteuid() == 0:
             owner = (int(uid), int(gid or uid))
@@ -599,6 +601,9 @@ class DockerProvisioner(SandboxProvisioner):
                     self.log.error("could not remove sandbox container %s: %s", container_id, e)
         self.cgroup = None
         self._release_owner_lock()
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
         if self.sandbox_dir is not None:
             await self._call(shutil.rmtree, self.sandbox_dir, True)
             self.sandbox_dir = None

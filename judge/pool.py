@@ -18,7 +18,7 @@ from traitlets import Integer, default
 
 from .exceptions import SandboxError
 from .runner import SandboxProvider
-from .sandbox import Sandbox
+from .sandbox import Sandbox, check_confinement
 
 
 class SandboxPool(SandboxProvider):
@@ -42,7 +42,11 @@ class SandboxPool(SandboxProvider):
         return 2 * (os.cpu_count() or 1)
 
     def __init__(self, **kwargs: Any) -> None:
+        """Raises :class:`SandboxError` when sandboxes cannot be confined (see
+        :func:`check_confinement`): a judge that cannot confine does not start."""
         super().__init__(**kwargs)
+        self.confinement = check_confinement(self)
+        self.log.debug("sandboxes are confined by %s", self.confinement)
         self._ready: list[Sandbox] = []
         self._waiters: list[asyncio.Future[Sandbox]] = []
         self._starting = 0

@@ -1080,6 +1080,20 @@ class ZygoteProvisioner(BubblewrapProvisioner):
         return code
 
 
+def check_confinement(parent: Any) -> str:
+    """How the sandboxes of a judge configured like ``parent`` will be confined.
+
+    Returns the mode (v1, v2 or none) for the local backends, "container" for
+    others (Docker confines its containers). Raises :class:`SandboxError` when
+    the local backends cannot confine as CODETUTOR_CGROUPS asks: the judge must
+    then refuse to start rather than judge without limits.
+    """
+    name = JudgeKernelSpecManager(parent=parent).provisioner_name
+    if name not in ("codetutor-zygote", "codetutor-bubblewrap"):
+        return "container"
+    return BubblewrapProvisioner(parent=parent).confinement_class().mode
+
+
 class JudgeKernelSpecManager(KernelSpecManager):
     """Serves the one kernel spec the judge uses: ipykernel behind a sandbox provisioner."""
 

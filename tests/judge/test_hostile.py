@@ -153,6 +153,31 @@ async def test_hostile_submission(name: str, backend_judge: Judge) -> None:
     await assert_still_serving(judge)
 
 
+async def test_devices_work(backend_judge: Judge) -> None:
+    """/dev/null, zero, full, random and urandom work in both sandboxes (subprocess.DEVNULL too)."""
+    code = (
+        "import subprocess\n"
+        "def probe():\n"
+        "    out = []\n"
+        "    with open('/dev/null', 'r+b') as f:\n"
+        "        f.write(b'x')\n"
+        "        out.append(f.read() == b'')\n"
+        "    for name in ('zero', 'random', 'urandom'):\n"
+        "        with open('/dev/' + name, 'rb') as f:\n"
+        "            out.append(len(f.read(16)) == 16)\n"
+        "    with open('/dev/full', 'r+b', buffering=0) as f:\n"
+        "        out.append(f.read(4) == bytes(4))\n"
+        "        try:\n"
+        "            f.write(b'x')\n"
+        "        except OSError:\n"
+        "            out.append(True)\n"
+        "    out.append(subprocess.run(['true'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode == 0)\n"
+        "    return 'ok' if all(out) and len(out) == 7 else repr(out)\n"
+    )
+    result = await judge_code(backend_judge, PROBE, code)
+    assert result.verdict.value == "accepted", result.to_dict("instructor")
+
+
 async def test_background_processes_do_not_survive(judge: Judge) -> None:
     code = (
         "import os, subprocess, time\n"
