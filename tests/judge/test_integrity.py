@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,8 @@ from .conftest import (
     FIRST_UID,
     RUNTIME_DIR,
     judge_code,
+    leftover_cgroups,
+    leftover_sandbox_dirs,
     published,
     sandbox_processes,
 )
@@ -103,18 +106,44 @@ async def judged_within(
     done, _ = await asyncio.wait({task}, timeout=bound_s)
     elapsed = time.monotonic() - started
     if task not in done:
-        deadline = time.monotonic() + 60
+        _stop_stuck_judgement(task)
+        deadline = time.monotonic() + 90
         while not task.done() and time.monotonic() < deadline:
-            for pid, _uid, _cmd in sandbox_processes():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill_sandboxes()
             await asyncio.wait({task}, timeout=0.5)
         if not task.done():
             task.cancel()
+            await asyncio.wait({task}, timeout=10)
+        _remove_leftovers()
         pytest.fail(f"the judgement took more than {bound_s:.0f} s")
     return task.result(), elapsed
+
+
+def _stop_stuck_judgement(task: asyncio.Future[Any]) -> None:
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+def _kill_sandboxes() -> None:
+    for pid, _uid, _cmd in sandbox_processes():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _remove_leftovers() -> None:
+    """What a judgement stopped from outside may leave: its sandboxes' groups and dirs."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (sandbox_processes() or leftover_cgroups()):
+        _kill_sandboxes()
+        for group in sorted(leftover_cgroups(), key=len, reverse=True):
+            try:
+                os.rmdir(group)
+            except OSError:
+                pass
+        time.sleep(0.1)
+    for path in leftover_sandbox_dirs():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def visible(result: JudgeResult) -> str:
@@ -195,6 +224,8 @@ def emit(event):
     publish_display_data({EVENT: event})
 
 def secrets_text():
+    # every frame's locals and every container gc knows that looks like test
+    # material, the most telling first, at most 60 000 characters
     out = []
     f = sys._getframe()
     while f is not None:
@@ -213,7 +244,8 @@ def secrets_text():
                 out.append(repr(o)[:20000])
         except Exception:
             pass
-    return '\\n'.join(out)
+    telling = [t for t in out if 'assert' in t or 'stdin' in t or 'token' in t]
+    return '\\n'.join(telling + out)[:60000]
 """
 
 
@@ -232,7 +264,7 @@ FORGED_PASSES: dict[str, str] = {
     "    for name in ('_emit', '_send'):\n"
     "        original = h.get(name)\n"
     "        if callable(original):\n"
-    "            h[name] = (lambda o: lambda *a: o(*a[:-1], passing(a[-1])))(original)\n"
+    "            h[name] = (lambda o: lambda *a, **k: o(*a[:-1], passing(a[-1]), **k) if a else o(**k))(original)\n"
     + WRONG_MINMAX,
     # jupyter_client's Session.send rewrites the reports on their way out.
     "patched_session_send": TOOLS + "from jupyter_client.session import Session\n"
@@ -303,11 +335,19 @@ async def test_forged_passes_are_wrong_answers(name: str, judge: Judge) -> None:
 
 async def test_patched_reports_cannot_accept_a_wrong_dedupe(judge: Judge) -> None:
     code = FORGED_PASSES["patched_harness_reports"].replace(
-        WRONG_MINMAX, "def dedupe(xs):\n    return sorted(set(xs))\n"
+        WRONG_MINMAX, "def dedupe(xs):\n    return list(xs)\n"
     )
     result = await judge_code(judge, DEDUPE, code)
     assert result.verdict.value == "wrong_answer", result.to_dict("instructor")
-    assert result.score < 1
+    # Only dedupe([]) is right when nothing is removed.
+    assert [c.status.value for c in result.cases] == [
+        "failed",
+        "failed",
+        "passed",
+        "failed",
+        "failed",
+    ]
+    assert result.score == pytest.approx(0.2)
 
 
 # -- time limits ---------------------------------------------------------------
@@ -425,15 +465,15 @@ LEAKS: dict[tuple[str, Path], str] = {
     "def minmax(xs):\n    return (min(xs), max(xs))\n",
     # ... by a public case, whose output the student sees.
     ("printed_by_a_public_case", MINMAX): TOOLS
-    + "def minmax(xs):\n    print(secrets_text()[-8000:])\n    return (min(xs), max(xs))\n",
+    + "def minmax(xs):\n    print(secrets_text())\n    return (min(xs), max(xs))\n",
     # ... as the value of a public case (its feedback shows the actual value).
     ("returned_by_a_public_case", MINMAX): TOOLS + "import re\n"
     "def minmax(xs):\n"
     "    text = secrets_text()\n"
-    "    hits = [text[max(0, m.start() - 100): m.start() + 100] for m in re.finditer('assert|def ', text)]\n"
+    "    hits = [text[m.start(): m.start() + 150] for m in re.finditer('assert|def ', text)]\n"
     "    return tuple(hits[-20:]) or (min(xs), max(xs))\n",
     # ... in an exception raised by the student's own cell (its traceback is shown).
-    ("raised_by_a_cell", MINMAX): TOOLS + "raise RuntimeError(secrets_text()[-1900:])\n",
+    ("raised_by_a_cell", MINMAX): TOOLS + "raise RuntimeError(secrets_text()[:1900])\n",
     # Whatever the tests' namespace holds, found from the student's function.
     ("referrers_of_the_function", MINMAX): "import gc, sys\n"
     "def minmax(xs):\n"
@@ -465,17 +505,19 @@ LEAKS: dict[tuple[str, Path], str] = {
     "    found.append(sys.stdin.read())\n"
     "except Exception as e:\n"
     "    found.append(repr(e))\n"
+    "import stat\n"
     "for fd in range(0, 64):\n"
     "    try:\n"
-    "        os.lseek(fd, 0, 0)\n"
-    "        found.append(os.read(fd, 4096).decode('utf-8', 'replace'))\n"
+    "        if stat.S_ISREG(os.fstat(fd).st_mode):\n"
+    "            found.append(os.pread(fd, 4096, 0).decode('utf-8', 'replace'))\n"
     "    except OSError:\n"
     "        pass\n"
     "for root in ('/tmp', '/dev/shm', '/run', '/var/tmp', os.getcwd()):\n"
     "    for dirpath, dirs, files in os.walk(root):\n"
     "        for name in files[:50]:\n"
     "            try:\n"
-    "                found.append(open(os.path.join(dirpath, name), errors='replace').read(300))\n"
+    "                if stat.S_ISREG(os.stat(os.path.join(dirpath, name)).st_mode):\n"
+    "                    found.append(open(os.path.join(dirpath, name), errors='replace').read(300))\n"
     "            except OSError:\n"
     "                pass\n"
     "for pid in os.listdir('/proc'):\n"
@@ -487,7 +529,8 @@ LEAKS: dict[tuple[str, Path], str] = {
     "                pass\n"
     "        try:\n"
     "            for fd in os.listdir(f'/proc/{pid}/fd'):\n"
-    "                found.append(open(f'/proc/{pid}/fd/{fd}', errors='replace').read(300))\n"
+    "                if stat.S_ISREG(os.stat(f'/proc/{pid}/fd/{fd}').st_mode):\n"
+    "                    found.append(open(f'/proc/{pid}/fd/{fd}', errors='replace').read(300))\n"
     "        except (OSError, ValueError):\n"
     "            pass\n"
     "hits = [f for f in found if 'hidden' in f or '---' in f]\n"
@@ -501,7 +544,7 @@ LEAKS: dict[tuple[str, Path], str] = {
     "    raise ValueError(line)\n",
     # The probe's hidden tests, from a frame walk and gc scan in its public case.
     ("probe_tests_from_frames", PROBE): TOOLS
-    + "def probe():\n    print(secrets_text()[-8000:])\n    return 'ok'\n",
+    + "def probe():\n    print(secrets_text())\n    return 'ok'\n",
 }
 
 
@@ -710,29 +753,40 @@ SWAP_SOCKETS = """
 import json, os, stat, sys, gc, time
 LURE = {lure!r}
 CANARY = {canary!r}
-found = set()
+found, roots = set(), set()
+try:
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance()
+    roots.add(os.path.dirname(app.abs_connection_file))
+    if app.transport == 'ipc':
+        for key in ('shell_port', 'iopub_port', 'stdin_port', 'control_port', 'hb_port'):
+            found.add(str(app.ip) + '-' + str(getattr(app, key)))
+except Exception:
+    pass
 try:
     args = open('/proc/self/cmdline', 'rb').read().split(b'\\0')
-    cf = args[args.index(b'-f') + 1].decode()
-    info = json.load(open(cf))
-    for key in ('shell_port', 'iopub_port', 'stdin_port', 'control_port', 'hb_port'):
-        if info.get('transport') == 'ipc':
-            found.add(str(info['ip']) + '-' + str(info[key]))
-    roots = [os.path.dirname(cf)]
+    roots.add(os.path.dirname(args[args.index(b'-f') + 1].decode()))
 except Exception:
-    roots = []
-for root in roots + ['/tmp', '/dev/shm', '/run']:
-    for dirpath, dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            try:
-                if stat.S_ISSOCK(os.lstat(path).st_mode):
-                    found.add(path)
-                elif root in roots:
-                    os.unlink(path)
-                    os.symlink(CANARY, path)
-            except OSError:
-                pass
+    pass
+budget = [5000]
+def sockets_under(top, depth):
+    if depth > 4 or budget[0] < 0:
+        return
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        budget[0] -= 1
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                sockets_under(entry.path, depth + 1)
+            elif stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                found.add(entry.path)
+        except OSError:
+            pass
+for top in sorted(roots) + ['/tmp', '/dev/shm', '/run']:
+    sockets_under(top, 0)
 for path in found:
     try:
         os.unlink(path)
@@ -742,11 +796,16 @@ for path in found:
         os.symlink(LURE, path)
     except OSError:
         pass
+# every other file the judge left in the sandbox's directory now points at the host
 for root in roots:
-    try:
-        os.symlink(CANARY, os.path.join(root, 'kernel.json.new'))
-    except OSError:
-        pass
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if path not in found and not os.path.isdir(path):
+            try:
+                os.unlink(path)
+                os.symlink(CANARY, path)
+            except OSError:
+                pass
 """
 
 SOCKET_KILLERS: dict[str, str] = {
