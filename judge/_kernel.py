@@ -55,6 +55,67 @@ except NameError:  # outside IPython (the judge's own tests of this module)
 published: list = []
 _handles: dict = {}
 
+# What a student's code most often breaks in its own kernel, put back after each
+# request so the next one is served: not a defence (nothing here decides anything),
+# only so that a patched builtin or shell costs the student no more than its effect.
+_MISSING = object()
+_REPAIRED = (
+    "run_cell",
+    "run_cell_async",
+    "run_ast_nodes",
+    "run_code",
+    "showtraceback",
+    "showsyntaxerror",
+    "transform_cell",
+    "publish",
+    "events",
+)
+_builtins = __import__("builtins")
+_builtins_snapshot = dict(_builtins.__dict__)
+_sys_snapshot = (sys.stdin, sys.stdout, sys.stderr, sys.displayhook, sys.excepthook)
+
+
+def _attributes(*objects):
+    saved = []
+    for obj in objects:
+        for name in _REPAIRED:
+            saved.append((obj, name, vars(obj).get(name, _MISSING)))
+    return saved
+
+
+_attribute_snapshot = (
+    _attributes(_shell, type(_shell), _shell.display_pub, type(_shell.display_pub))
+    if _shell is not None
+    else []
+)
+
+
+def _repair():
+    """Put back builtins, sys streams and hooks, and the shell's execute path."""
+    _builtins.__dict__.clear()
+    _builtins.__dict__.update(_builtins_snapshot)
+    sys.stdin, sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = _sys_snapshot
+    sys.settrace(None)
+    sys.setprofile(None)
+    if sys.getrecursionlimit() < 1000:
+        sys.setrecursionlimit(1000)
+    for obj, name, value in _attribute_snapshot:
+        try:
+            if value is _MISSING:
+                if name in vars(obj):
+                    delattr(obj, name)
+            elif vars(obj).get(name, _MISSING) is not value:
+                setattr(obj, name, value)
+        except BaseException:
+            pass
+
+
+def _request(request):
+    """The request's data: given (tests), or the current execute request's metadata."""
+    if request is None:
+        request = _shell.kernel.get_parent("shell")["metadata"]["codetutor"]
+    return json.loads(request)
+
 
 def _handle(v):
     """Keep ``v`` here and describe it; the checker refers to it by number."""
@@ -175,22 +236,26 @@ def _status_of(exc):
     return "error"
 
 
-def cells(nonce, request):
+def cells(nonce, request=None):
     """Run the student's cells in order, stopping at the first that raises.
 
     Result: ``{"cells": [{"status": "ok"|"error"|"syntax"|"memory", "error"?}, ...]}``.
     """
-    spec = json.loads(request)
+    spec = _request(request)
     done = []
     with _bounded_output(spec.get("lim", 1 << 20)):
         for index, source in enumerate(spec["cells"]):
+            failure = None
             try:
                 code = _transform(source) if _transform is not None else source
                 exec(compile(code, "<cell " + str(index + 1) + ">", "exec"), _user_ns)
-                done.append({"status": "ok"})
             except BaseException as e:
-                done.append({"status": _status_of(e), "error": _error_info(e, 1)})
+                failure = e
+            _repair()
+            if failure is not None:
+                done.append({"status": _status_of(failure), "error": _error_info(failure, 1)})
                 break
+            done.append({"status": "ok"})
     _send(nonce, {"cells": done})
 
 
@@ -263,22 +328,26 @@ _OPERATIONS = {
 }
 
 
-def op(nonce, request):
+def op(nonce, request=None):
     """Perform one operation on the student's objects; publish its value or error.
 
     ``request``: ``{"o": operation, "t": target, "a": tagged args, "k": tagged kwargs}``.
     Result: ``{"v": tagged value}`` or ``{"e": error info, "status": ...}``.
     """
     try:
-        spec = json.loads(request)
+        spec = _request(request)
         function = _OPERATIONS[spec["o"]]
         target = _resolve(spec["t"])
         args = _wire.loads(spec.get("a") or "[]", _decode_other)
         kwargs = _wire.loads(spec.get("k") or "{}", _decode_other)
-        with _bounded_output(spec.get("lim", 1 << 20)):
-            value = function(target, *args, **kwargs)
+        try:
+            with _bounded_output(spec.get("lim", 1 << 20)):
+                value = function(target, *args, **kwargs)
+        finally:
+            _repair()
         result = {"v": json.dumps(encode(value), separators=(",", ":"), allow_nan=False)}
     except BaseException as e:
+        _repair()
         result = {"status": _status_of(e), "e": _error_info(e, 1)}
     _send(nonce, result)
 
@@ -308,14 +377,14 @@ def _student_input(stream, stdout):
     return input
 
 
-def program(nonce, request):
+def program(nonce, request=None):
     """Run a stdio-mode program once with one case's stdin; publish what it wrote to fd 1.
 
     Everything that reaches file descriptor 1 counts: ``print``, ``sys.stdout``,
     ``sys.__stdout__`` and ``os.write(1, ...)``. Result:
     ``{"status": "ok"|"error"|"syntax"|"memory", "output": str, "error"?}``.
     """
-    spec = json.loads(request)
+    spec = _request(request)
     try:
         code = compile(spec["program"], "<program>", "exec")
     except BaseException as e:
@@ -364,4 +433,5 @@ def program(nonce, request):
         size += len(part)
     os.close(out_fd)
     result["output"] = b"".join(parts).decode("utf-8", "replace")
+    _repair()
     _send(nonce, result)

@@ -138,6 +138,32 @@ class JudgeKernelClient(AsyncKernelClient):
         super().__init__(**kwargs)
         self.monitors: list[zmq.Socket[Any]] = []
 
+    #: metadata for the next execute request only (the harness reads its request there)
+    request_metadata: dict[str, Any] | None = None
+
+    def execute(  # type: ignore[override]
+        self,
+        code: str,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: dict[str, Any] | None = None,
+        allow_stdin: bool | None = None,
+        stop_on_error: bool = True,
+    ) -> str:
+        """Send an execute request, carrying :attr:`request_metadata` if set; its msg_id."""
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": store_history,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": self.allow_stdin if allow_stdin is None else allow_stdin,
+            "stop_on_error": stop_on_error,
+        }
+        metadata, self.request_metadata = self.request_metadata or {}, None
+        msg = self.session.msg("execute_request", content, metadata=metadata)
+        self.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
     def endpoint_paths(self, channels: tuple[str, ...] = ("shell", "iopub")) -> list[str]:
         """The socket files of ``channels`` (IPC transport only)."""
         return [
