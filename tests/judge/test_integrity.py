@@ -159,7 +159,7 @@ def assert_nothing_hidden(result: JudgeResult, problem_path: Path) -> None:
 
 def assert_strict_json(result: JudgeResult) -> None:
     for audience in ("student", "instructor"):
-        text = json.dumps(result.to_dict(audience), allow_nan=False)  # type: ignore[arg-type]
+        text = json.dumps(result.to_dict(audience), allow_nan=False)
         json.loads(text, parse_constant=_reject_constant)
 
 
@@ -548,7 +548,11 @@ LEAKS: dict[tuple[str, Path], str] = {
 }
 
 
-@pytest.mark.parametrize("key", sorted(LEAKS, key=lambda k: k[0]), ids=lambda k: k[0])
+def _leak_name(key: tuple[str, Path]) -> str:
+    return key[0]
+
+
+@pytest.mark.parametrize("key", sorted(LEAKS), ids=_leak_name)
 async def test_hidden_tests_never_reach_the_student(key: tuple[str, Path], judge: Judge) -> None:
     problem_path = key[1]
     result = await judge_code(judge, problem_path, LEAKS[key])

@@ -38,7 +38,7 @@ def test_times_and_scores_are_always_finite(bad: float) -> None:
         ],
     )
     for audience in ("student", "instructor"):
-        d = result.to_dict(audience)  # type: ignore[arg-type]
+        d = result.to_dict(audience)
         text = json.dumps(d, allow_nan=False)
         back = strict_loads(text)
         assert 0 <= back["score"] <= 1
