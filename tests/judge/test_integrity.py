@@ -225,7 +225,7 @@ def emit(event):
 
 def secrets_text():
     # every frame's locals and every container gc knows that looks like test
-    # material, the most telling first, at most 60 000 characters
+    # material, the most telling parts first, at most 60 000 characters
     out = []
     f = sys._getframe()
     while f is not None:
@@ -244,8 +244,14 @@ def secrets_text():
                 out.append(repr(o)[:20000])
         except Exception:
             pass
-    telling = [t for t in out if 'assert' in t or 'stdin' in t or 'token' in t]
-    return '\\n'.join(telling + out)[:60000]
+    windows = []
+    for t in out:
+        for needle in ('assert ', "'stdin': '", "'token': '", "'setup': ["):
+            start = t.find(needle)
+            while start >= 0 and len(windows) < 200:
+                windows.append(t[start:start + 150])
+                start = t.find(needle, start + 1)
+    return '\\n'.join(windows + out)[:60000]
 """
 
 
@@ -495,33 +501,52 @@ LEAKS: dict[tuple[str, Path], str] = {
     "        raise ValueError(repr(seen))\n"
     "    return (min(xs), max(xs))\n",
     # The stdin of every other case, in a stdio program's output.
-    ("stdio_program_reads_everything", LINES): TOOLS + "found = []\n"
-    "text = secrets_text()\n"
-    "for key in ('stdin', 'cases'):\n"
-    "    i = text.find(repr(key))\n"
-    "    if i >= 0:\n"
-    "        found.append(text[i:i + 300])\n"
+    ("stdio_program_reads_everything", LINES): "import gc, os, stat, sys, time\n"
+    "t0 = time.process_time()\n"
+    "found = []\n"
+    "def look(v):\n"
+    "    if isinstance(v, dict):\n"
+    "        if isinstance(v.get('stdin'), str):\n"
+    "            found.append(v['stdin'])\n"
+    "        for c in v.get('cases') or () if isinstance(v.get('cases'), list) else ():\n"
+    "            look(c)\n"
+    "    elif isinstance(v, str) and '---' in v:\n"
+    "        found.append(v[:300])\n"
+    "f = sys._getframe()\n"
+    "while f is not None:\n"
+    "    for v in list(f.f_locals.values()):\n"
+    "        look(v)\n"
+    "    f = f.f_back\n"
+    "for o in gc.get_objects():\n"
+    "    if isinstance(o, dict) and ('stdin' in o or 'cases' in o):\n"
+    "        look(o)\n"
     "try:\n"
     "    found.append(sys.stdin.read())\n"
     "except Exception as e:\n"
     "    found.append(repr(e))\n"
-    "import stat\n"
     "for fd in range(0, 64):\n"
     "    try:\n"
     "        if stat.S_ISREG(os.fstat(fd).st_mode):\n"
     "            found.append(os.pread(fd, 4096, 0).decode('utf-8', 'replace'))\n"
     "    except OSError:\n"
     "        pass\n"
-    "for root in ('/tmp', '/dev/shm', '/run', '/var/tmp', os.getcwd()):\n"
+    "def regular(path):\n"
+    "    try:\n"
+    "        return stat.S_ISREG(os.stat(path).st_mode)\n"
+    "    except OSError:\n"
+    "        return False\n"
+    "for root in ('/tmp', '/dev/shm', '/run', '/var/tmp'):\n"
     "    for dirpath, dirs, files in os.walk(root):\n"
+    "        if time.process_time() - t0 > 0.5:\n"
+    "            break\n"
     "        for name in files[:50]:\n"
-    "            try:\n"
-    "                if stat.S_ISREG(os.stat(os.path.join(dirpath, name)).st_mode):\n"
+    "            if regular(os.path.join(dirpath, name)):\n"
+    "                try:\n"
     "                    found.append(open(os.path.join(dirpath, name), errors='replace').read(300))\n"
-    "            except OSError:\n"
-    "                pass\n"
+    "                except OSError:\n"
+    "                    pass\n"
     "for pid in os.listdir('/proc'):\n"
-    "    if pid.isdigit():\n"
+    "    if pid.isdigit() and time.process_time() - t0 < 0.8:\n"
     "        for what in ('cmdline', 'environ'):\n"
     "            try:\n"
     "                found.append(open(f'/proc/{pid}/{what}', 'rb').read(2000).decode('utf-8', 'replace'))\n"
@@ -529,12 +554,12 @@ LEAKS: dict[tuple[str, Path], str] = {
     "                pass\n"
     "        try:\n"
     "            for fd in os.listdir(f'/proc/{pid}/fd'):\n"
-    "                if stat.S_ISREG(os.stat(f'/proc/{pid}/fd/{fd}').st_mode):\n"
+    "                if regular(f'/proc/{pid}/fd/{fd}'):\n"
     "                    found.append(open(f'/proc/{pid}/fd/{fd}', errors='replace').read(300))\n"
     "        except (OSError, ValueError):\n"
     "            pass\n"
-    "hits = [f for f in found if 'hidden' in f or '---' in f]\n"
-    "print(' | '.join(hits + found)[:4000])\n",
+    "hits = [f for f in found if f.strip() and f.strip() != 'hello']\n"
+    "print(' | '.join(hits)[:1900])\n",
     # A stdio program that echoes its (hidden) input everywhere and fails.
     ("stdio_program_echoes_hidden_input", LINES): "import sys\n"
     "line = input()\n"
