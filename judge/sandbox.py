@@ -50,6 +50,7 @@ from traitlets import Dict, Enum, Float, Instance, Integer, List, Unicode, defau
 from traitlets.config import LoggingConfigurable
 
 from .exceptions import SandboxError
+from .ipc import JudgeKernelClient, wait_listening
 
 KERNEL_NAME = "codetutor-judge"
 
@@ -1173,7 +1174,11 @@ class Sandbox(LoggingConfigurable):
                 prov.set_memory_limit(memory_limit_mb)
             if output_limit_bytes is not None:
                 prov.output_limit_bytes = output_limit_bytes
-            self.client = self.km.client()
+            self.km.client_factory = JudgeKernelClient
+            client = self.km.client(sandbox_dir=str(getattr(prov, "sandbox_dir", "") or ""))
+            # Connect once, to endpoints that listen already: the judge never reconnects.
+            await wait_listening(client.endpoint_paths(), self.startup_timeout, self.is_alive)
+            self.client = client
             # Shell and IOPub are all the judge uses: no stdin, heartbeat thread or control channel.
             self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
             await self._wait_ready()
