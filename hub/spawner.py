@@ -194,7 +194,7 @@ class BubblewrapSpawner(LocalProcessSpawner):
 
     def make_cgroup(self) -> UserCgroup | None:
         """The server's cgroup with its limits set, or None without root or cgroups."""
-        if not self.isolated or not Cgroup.available(self.cgroup_root):
+        if not self.isolated or not Cgroup.usable(self.cgroup_root):
             return None
         cgroup = UserCgroup(self.cgroup_root, self.cgroup_name)
         if self.mem_limit:

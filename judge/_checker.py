@@ -22,7 +22,7 @@ import sys
 import traceback
 
 try:  # started from source
-    import _codetutor_wire as _wire  # type: ignore[import-not-found]
+    import _codetutor_wire as _wire
 except ImportError:  # imported by the judge's own tests
     from . import _wire
 
@@ -137,7 +137,7 @@ class Ref:
     ``stack.push(1)`` is one operation.
     """
 
-    __slots__ = ("_target", "_about")
+    __slots__ = ("_about", "_target")
 
     def __init__(self, target, about=None):
         object.__setattr__(self, "_target", target)
@@ -182,8 +182,8 @@ class Ref:
     __setitem__ = _forward("setitem")
     __delitem__ = _forward("delitem")
     __contains__ = _forward("contains")
-    __eq__ = _forward("eq")  # type: ignore[assignment]
-    __ne__ = _forward("ne")  # type: ignore[assignment]
+    __eq__ = _forward("eq")
+    __ne__ = _forward("ne")
     __lt__ = _forward("lt")
     __le__ = _forward("le")
     __gt__ = _forward("gt")
@@ -267,7 +267,7 @@ class Run:
     def case(self, index):
         """Evaluate case ``index``: ``{"status": "passed"|"failed"|"error"|..., ...}``."""
         case = self.cases[index]
-        result = {"status": "passed"}
+        result: dict = {"status": "passed"}
         try:
             for statement in case["setup"]:
                 self._run(statement)

@@ -30,7 +30,7 @@ import sys
 import traceback
 
 try:  # installed from source inside the kernel
-    import _codetutor_wire as _wire  # type: ignore[import-not-found]
+    import _codetutor_wire as _wire
 except ImportError:  # imported by the judge's own tests
     from . import _wire
 
@@ -41,7 +41,7 @@ CHUNK = 256 * 1024
 PROGRAM_OUTPUT_MAX = 64 << 20
 
 try:
-    _shell = get_ipython()  # type: ignore[name-defined]  # noqa: F821
+    _shell = get_ipython()  # type: ignore[name-defined]
     _publish = _shell.display_pub.publish
     _transform = _shell.transform_cell
     _user_ns = _shell.user_ns
@@ -198,9 +198,7 @@ class _Bounded(io.TextIOBase):
     def isatty(self):
         return False
 
-    @property
-    def encoding(self):
-        return "utf-8"
+    encoding = "utf-8"
 
 
 class _bounded_output:
@@ -289,7 +287,7 @@ def _format(value, spec=""):
     return format(value, spec)
 
 
-_OPERATIONS = {
+_OPERATIONS: dict = {
     "call": lambda f, *a, **k: f(*a, **k),
     "value": lambda v: v,
     "getitem": operator.getitem,
@@ -400,7 +398,8 @@ def program(nonce, request=None):
         os.dup2(out_fd, 1)
         stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
         stdin = _stdin_from(spec["stdin"])
-        sys.stdin, sys.stdout, sys.__stdout__ = stdin, stdout, stdout
+        sys.stdin, sys.stdout = stdin, stdout
+        sys.__stdout__ = stdout  # type: ignore[misc]
         sys.stderr = _Bounded(saved_streams[3], [int(spec.get("lim", 1 << 20)) + (64 << 10)])
         program_builtins = dict(builtins.__dict__)
         program_builtins["input"] = _student_input(stdin, stdout)
@@ -418,7 +417,8 @@ def program(nonce, request=None):
             except BaseException:
                 pass
     finally:
-        sys.stdin, sys.stdout, sys.__stdout__, sys.stderr = saved_streams
+        sys.stdin, sys.stdout, _, sys.stderr = saved_streams
+        sys.__stdout__ = saved_streams[2]  # type: ignore[misc]
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)

@@ -28,10 +28,8 @@ from .exceptions import JudgeFailure
 from .sandbox import (
     BubblewrapProvisioner,
     UidAllocator,
-    bind_args,
+    bubblewrap_args,
     drop_privileges_args,
-    python_roots,
-    system_mount_args,
 )
 
 _BOOT = (
@@ -200,32 +198,8 @@ class Checker(LoggingConfigurable):
     def command(self, uid: int | None) -> list[str]:
         """The command that starts one sandboxed checker process."""
         python = [sys.executable, "-I", "-c", _BOOT, _source("_wire.py"), _source("_checker.py")]
-        args = [
-            self.bwrap,
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--die-with-parent",
-            "--new-session",
-            "--clearenv",
-            "--setenv",
-            "PATH",
-            "/usr/bin:/bin",
-            "--setenv",
-            "LANG",
-            "C.UTF-8",
-            "--setenv",
-            "OMP_NUM_THREADS",
-            "1",
-        ]
-        if uid is None:
-            args += ["--unshare-user", "--disable-userns"]
-        args += system_mount_args()
-        args += ["--perms", "01777", "--size", str(16 << 20), "--tmpfs", "/tmp"]
-        args += bind_args(python_roots(python))
-        args += ["--chdir", "/tmp"]
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
+        args = bubblewrap_args(self.bwrap, python, isolated=uid is not None, env=env, scratch_mb=16)
         limits = f"ulimit -c 0 && ulimit -n 64 && ulimit -v {int(self.memory_limit_mb) << 10}"
         if uid is not None:
             limits += " && ulimit -u 64"
@@ -293,7 +267,8 @@ class Checker(LoggingConfigurable):
             raise
         if not ready.get("ready"):
             await self._finish(process)
-            error = ready.get("error") if isinstance(ready.get("error"), dict) else {}
+            found = ready.get("error")
+            error: dict[str, Any] = found if isinstance(found, dict) else {}
             raise TestsFailed(
                 "the tests' imports fail: "
                 + f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".rstrip(": ")

@@ -104,13 +104,13 @@ def _listening(path: str) -> bool:
         probe.close()
 
 
-async def wait_listening(paths: list[str], timeout: float, alive: Callable[[], bool]) -> None:
+async def wait_listening(paths: list[str], within_s: float, alive: Callable[[], bool]) -> None:
     """Wait until every IPC endpoint in ``paths`` accepts connections. Coroutine.
 
     The judge connects only then, once, with reconnection off. Raises
     :class:`TimeoutError`, or :class:`EndpointError` when the kernel died first.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     delay = 0.002
     while not all(_listening(path) for path in paths):
         if not alive():
@@ -124,8 +124,8 @@ async def wait_listening(paths: list[str], timeout: float, alive: Callable[[], b
 class JudgeKernelClient(AsyncKernelClient):
     """A kernel client that trusts nothing the sandbox sends (see the module docstring)."""
 
-    shell_channel_class = CappedChannel  # type: ignore[assignment]
-    iopub_channel_class = CappedChannel  # type: ignore[assignment]
+    shell_channel_class = CappedChannel
+    iopub_channel_class = CappedChannel
 
     sandbox_dir = Unicode(
         "", help="The directory the sandbox's IPC endpoints must be in (empty: not checked)."
@@ -141,7 +141,7 @@ class JudgeKernelClient(AsyncKernelClient):
     #: metadata for the next execute request only (the harness reads its request there)
     request_metadata: dict[str, Any] | None = None
 
-    def execute(  # type: ignore[override]
+    def execute(
         self,
         code: str,
         silent: bool = False,
@@ -213,7 +213,7 @@ class JudgeKernelClient(AsyncKernelClient):
         """Whether a socket lost its connection (the sandbox sent too much, closed, or died)."""
         for monitor in self.monitors:
             try:
-                if monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                if int(monitor.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
                     return True
             except zmq.ZMQError:
                 return True
@@ -221,8 +221,8 @@ class JudgeKernelClient(AsyncKernelClient):
 
     def set_meter(self, meter: Meter) -> None:
         """Count every message of shell and IOPub on ``meter`` from now on."""
-        self.shell_channel.meter = meter  # type: ignore[attr-defined]
-        self.iopub_channel.meter = meter  # type: ignore[attr-defined]
+        self.shell_channel.meter = meter
+        self.iopub_channel.meter = meter
 
     def stop_channels(self) -> None:
         super().stop_channels()

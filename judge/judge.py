@@ -283,9 +283,11 @@ class Judge(LoggingConfigurable):
             if not source.strip():
                 continue
             try:
-                report = _cell_report(await session.call(
+                report = _cell_report(
+                    await session.call(
                         "cells", {"cells": [source], "lim": problem.meta.output_limit_bytes}
-                    ))
+                    )
+                )
             except StepAborted as e:
                 message = _ABORT_MESSAGE[e.reason]
                 failure = (index, _ABORT_STATUS[e.reason], {"ename": "", "evalue": message})
@@ -390,7 +392,11 @@ class Judge(LoggingConfigurable):
             try:
                 reply = await session.call(
                     "program",
-                    {"program": program, "stdin": case.stdin, "lim": problem.meta.output_limit_bytes},
+                    {
+                        "program": program,
+                        "stdin": case.stdin,
+                        "lim": problem.meta.output_limit_bytes,
+                    },
                 )
                 outcome.report = _program_report(reply, problem.meta.output_limit_bytes)
             except StepAborted as e:
@@ -549,7 +555,9 @@ def _program_report(reply: Any, output_limit: int) -> dict[str, Any]:
         return {"status": "output_limit", "error": {"ename": "", "evalue": "output limit exceeded"}}
     status = reply.get("status")
     report: dict[str, Any] = {
-        "status": status if status in ("ok", "error", "syntax", "memory", "output_limit") else "error",
+        "status": status
+        if status in ("ok", "error", "syntax", "memory", "output_limit")
+        else "error",
         "output": output,
     }
     if report["status"] != "ok":

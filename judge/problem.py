@@ -260,7 +260,12 @@ class Case:
 
     def checker_spec(self) -> dict[str, Any]:
         """What the checker needs to evaluate this case: never the expected value."""
-        return {"kind": self.kind.value, "setup": self.setup, "expr": self.expr, "other": self.other}
+        return {
+            "kind": self.kind.value,
+            "setup": self.setup,
+            "expr": self.expr,
+            "other": self.other,
+        }
 
 
 @dataclass
@@ -362,9 +367,7 @@ class Problem:
             raise ProblemError(
                 "the notebook has no test cases (cells tagged 'public-tests' or 'hidden-tests')"
             )
-        solution_names = (
-            _solution_names(solution_source) if meta.mode is Mode.FUNCTION else []
-        )
+        solution_names = _solution_names(solution_source) if meta.mode is Mode.FUNCTION else []
         if meta.mode is Mode.FUNCTION:
             imported = {name for _, found in _imports(solution_source) for name in found}
             for index, cell in public + hidden:

@@ -24,10 +24,10 @@ import nbformat
 from traitlets import Instance, default
 from traitlets.config import LoggingConfigurable
 
+from .checker import TestsFailed
 from .exceptions import ProblemError
 from .judge import Judge
 from .problem import TEST_TAGS, Case, CaseKind, Problem
-from .checker import TestsFailed
 from .runner import Abort
 from .submission import Submission
 from .values import DecodeError, decode_json, describe, is_plain, values_equal

@@ -198,7 +198,11 @@ class SandboxSession:
     def received(self, nbytes: int) -> None:
         self.received_bytes += nbytes
         window = self.window
-        if window is not None and not window.closed and self.output_used() > window.limits.output_bytes:
+        if (
+            window is not None
+            and not window.closed
+            and self.output_used() > window.limits.output_bytes
+        ):
             self._abort_event.set()
 
     def output_used(self) -> int:

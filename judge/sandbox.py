@@ -114,6 +114,47 @@ def python_roots(cmd: list[str]) -> list[str]:
     )
 
 
+def bubblewrap_args(
+    bwrap: str,
+    cmd: list[str],
+    *,
+    isolated: bool,
+    env: dict[str, str],
+    scratch_mb: int,
+    readonly: list[str] | tuple[str, ...] = (),
+    writable: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """bubblewrap's arguments for running ``cmd`` confined (without the command itself).
+
+    New PID, network, IPC, UTS and cgroup namespaces; a read-only system and
+    Python; a private, size-limited ``/tmp``; only ``env`` in the environment.
+    ``isolated`` (as root): the caller drops to a sandbox uid itself (see
+    :func:`drop_privileges_args`); otherwise a new user namespace is made.
+    """
+    args = [
+        bwrap,
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
+        "--clearenv",
+    ]
+    if not isolated:
+        args += ["--unshare-user", "--disable-userns"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    args += system_mount_args()
+    args += ["--perms", "01777", "--size", str(scratch_mb << 20), "--tmpfs", "/tmp"]
+    args += bind_args([*python_roots(cmd), *readonly], list(writable))
+    args += ["--chdir", "/tmp"]
+    return args
+
+
 def drop_privileges_args(setpriv: str, uid: int) -> list[str]:
     """The tail of a root-run bubblewrap command that becomes ``uid`` inside.
 
@@ -871,29 +912,15 @@ class BubblewrapProvisioner(SandboxProvisioner):
         before it execs the kernel.
         """
         assert self.sandbox_dir is not None
-        args = [
+        args = bubblewrap_args(
             self.bwrap,
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--die-with-parent",
-            "--new-session",
-            "--hostname",
-            "sandbox",
-            "--clearenv",
-        ]
-        if not isolated:
-            args += ["--unshare-user", "--disable-userns"]
-        for key, value in self.sandbox_env.items():
-            args += ["--setenv", key, value]
-        args += system_mount_args()
-        args += ["--perms", "01777", "--size", str(self.scratch_mb << 20), "--tmpfs", "/tmp"]
-        args += bind_args(
-            [*python_roots(kernel_cmd), *self.readonly_paths], [str(self.sandbox_dir)]
+            kernel_cmd,
+            isolated=isolated,
+            env=self.sandbox_env,
+            scratch_mb=self.scratch_mb,
+            readonly=self.readonly_paths,
+            writable=[str(self.sandbox_dir)],
         )
-        args += ["--chdir", "/tmp"]
         # bash's ulimit counts sizes in KiB; RLIMIT_NPROC only as root (one uid per sandbox).
         options = {
             "cpu": "-t",
@@ -1177,6 +1204,7 @@ class Sandbox(LoggingConfigurable):
             self.km.client_factory = JudgeKernelClient
             client = self.km.client(sandbox_dir=str(getattr(prov, "sandbox_dir", "") or ""))
             # Connect once, to endpoints that listen already: the judge never reconnects.
+            assert isinstance(client, JudgeKernelClient)
             await wait_listening(client.endpoint_paths(), self.startup_timeout, self.is_alive)
             self.client = client
             # Shell and IOPub are all the judge uses: no stdin, heartbeat thread or control channel.

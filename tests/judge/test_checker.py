@@ -34,7 +34,9 @@ def solution(path: Path) -> str:
 
 
 async def test_objects_stay_in_the_sandbox_behind_handles(judge: Judge) -> None:
-    result = await judge_code(judge, STACK, solution(STACK).replace("from collections import deque\n", ""))
+    result = await judge_code(
+        judge, STACK, solution(STACK).replace("from collections import deque\n", "")
+    )
     assert result.verdict.value == "accepted", result.to_dict("instructor")
     assert result.score == 1.0
 
@@ -47,7 +49,10 @@ async def test_objects_stay_in_the_sandbox_behind_handles(judge: Judge) -> None:
         # a queue, not a stack
         (("return self._items.pop()", "return self._items.pop(0)"), {"pop", "peek after pops"}),
         # raises the wrong exception class: the checker's `except IndexError` does not catch it
-        (("raise IndexError('pop from empty stack')", "raise ValueError('empty')"), {"empty pop raises"}),
+        (
+            ("raise IndexError('pop from empty stack')", "raise ValueError('empty')"),
+            {"empty pop raises"},
+        ),
     ],
 )
 async def test_wrong_classes_fail_the_right_cases(
@@ -69,7 +74,11 @@ def problem_with_tests(public: str, hidden: str = "assert f(1) == 2") -> Problem
     nb = nbformat.v4.new_notebook(metadata={"codetutor": {"id": "t", "title": "T"}})
 
     def cell(src: str, tag: str) -> nbformat.NotebookNode:
-        c = nbformat.v4.new_code_cell(src) if tag != "statement" else nbformat.v4.new_markdown_cell(src)
+        c = (
+            nbformat.v4.new_code_cell(src)
+            if tag != "statement"
+            else nbformat.v4.new_markdown_cell(src)
+        )
         c.metadata["tags"] = [tag]
         return c
 
