@@ -106,7 +106,7 @@ async def judged_within(
     done, _ = await asyncio.wait({task}, timeout=bound_s)
     elapsed = time.monotonic() - started
     if task not in done:
-        _stop_stuck_judgement(task)
+        _retrieve_outcome_later(task)
         deadline = time.monotonic() + 90
         while not task.done() and time.monotonic() < deadline:
             _kill_sandboxes()
@@ -119,7 +119,8 @@ async def judged_within(
     return task.result(), elapsed
 
 
-def _stop_stuck_judgement(task: asyncio.Future[Any]) -> None:
+def _retrieve_outcome_later(task: asyncio.Future[Any]) -> None:
+    """Whatever a judgement stopped from outside ends with, it is not an unretrieved error."""
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
