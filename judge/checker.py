@@ -27,6 +27,7 @@ from traitlets.config import LoggingConfigurable
 from .exceptions import JudgeFailure
 from .sandbox import (
     BubblewrapProvisioner,
+    NoCgroup,
     UidAllocator,
     bubblewrap_args,
     drop_privileges_args,
@@ -63,8 +64,11 @@ def _source(name: str) -> str:
 class CheckerProcess:
     """One sandboxed checker process, speaking JSON lines on its stdin/stdout."""
 
-    def __init__(self, process: asyncio.subprocess.Process, uid_lock: int | None) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, uid: int | None, uid_lock: int | None
+    ) -> None:
         self.process = process
+        self.uid = uid
         self.uid_lock = uid_lock
         self.broken = False
         #: a case is in progress (a run closed now would leave the child mid-case)
@@ -107,6 +111,10 @@ class CheckerProcess:
             self.process.kill()
         with contextlib.suppress(Exception):
             await self.process.wait()
+        if self.uid is not None:
+            # Everything of the checker's uid is gone before another sandbox may take it.
+            group = NoCgroup("", f"{self.uid}-checker")
+            await asyncio.get_running_loop().run_in_executor(None, group.kill_all)
         if self.uid_lock is not None:
             UidAllocator.release(self.uid_lock)
             self.uid_lock = None
@@ -230,7 +238,7 @@ class Checker(LoggingConfigurable):
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             cwd="/",
         )
-        checker = CheckerProcess(process, lock)
+        checker = CheckerProcess(process, uid, lock)
         try:
             hello = await asyncio.wait_for(checker.receive(), self.start_timeout)
         except (CheckerFailed, TimeoutError) as e:
