@@ -96,9 +96,26 @@ def _to_sandbox(value):
     )
 
 
+class Opaque:
+    """A value the sandbox only described (too large, say): equal to nothing."""
+
+    def __init__(self, about):
+        self.about = about
+
+    def __eq__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return str(self.about.get("repr") or "<" + str(self.about.get("type")) + ">")[:200]
+
+
 def _from_sandbox(obj):
-    if obj.get(_wire.TAG) == "other" and type(obj.get("h")) is int:
-        return Ref({"h": obj["h"]}, obj)
+    if obj.get(_wire.TAG) == "other":
+        if type(obj.get("h")) is int:
+            return Ref({"h": obj["h"]}, obj)
+        return Opaque(obj)
     raise _wire.DecodeError("unknown tag")
 
 
@@ -207,6 +224,12 @@ class Ref:
 
 
 def _describe(value):
+    if isinstance(value, Opaque):
+        return {
+            _wire.TAG: "other",
+            "type": str(value.about.get("type") or "object"),
+            "repr": repr(value),
+        }
     if isinstance(value, Ref):
         about = value._about
         return {

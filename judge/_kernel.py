@@ -128,8 +128,14 @@ def _handle(v):
 
 
 def encode(value):
-    """Tagged JSON data for ``value``; objects that are not plain data become handles."""
-    return _wire.encode(value, _handle)
+    """Tagged JSON data for ``value``; objects that are not plain data become handles.
+
+    A value too large, too deep or containing itself is described, not sent.
+    """
+    try:
+        return _wire.encode(value, _handle)
+    except _wire.TooLarge as e:
+        return {_wire.TAG: "other", "type": "too large", "repr": str(e)}
 
 
 def _send(nonce, payload):
