@@ -24,12 +24,15 @@ import os
 import socket
 import stat
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, Unicode
 
 #: the largest message the judge accepts from a sandbox (frames together)
@@ -225,7 +228,46 @@ class JudgeKernelClient(AsyncKernelClient):
         self.iopub_channel.meter = meter
 
     def stop_channels(self) -> None:
-        super().stop_channels()
-        for monitor in self.monitors:
-            monitor.close(linger=0)
-        self.monitors = []
+        try:
+            super().stop_channels()
+        finally:
+            for monitor in self.monitors:
+                monitor.close(linger=0)
+            self.monitors = []
+
+
+class JudgeKernelManager(AsyncKernelManager):
+    """A kernel manager that never opens the control channel.
+
+    jupyter_client connects a control socket as soon as a kernel is launched,
+    with ZMQ's default reconnection: a socket path the student later replaces
+    would be followed. The judge stops kernels by killing them (shutdown with
+    ``now=True``, interrupts by signal), so it needs no control channel.
+    """
+
+    def _connect_control_socket(self) -> None:
+        pass
+
+    async def _async_request_shutdown(self, restart: bool = False) -> None:
+        # No polite request: _async_finish_shutdown kills the kernel after its wait.
+        return None
+
+
+_contexts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, zmq.asyncio.Context] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client_context() -> zmq.asyncio.Context:
+    """The ZMQ context of the judge's kernel clients on the running event loop.
+
+    A client with a context of its own destroys it when garbage-collected, and
+    that waits for every socket of the context, which can hang the judge's
+    event loop; sockets here are closed explicitly instead. (An asyncio context
+    serves one event loop.)
+    """
+    loop = asyncio.get_running_loop()
+    context = _contexts.get(loop)
+    if context is None or context.closed:
+        context = _contexts[loop] = zmq.asyncio.Context()
+    return context

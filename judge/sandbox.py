@@ -50,7 +50,7 @@ from traitlets import Dict, Enum, Float, Instance, Integer, List, Unicode, defau
 from traitlets.config import LoggingConfigurable
 
 from .exceptions import SandboxError
-from .ipc import JudgeKernelClient, wait_listening
+from .ipc import JudgeKernelClient, JudgeKernelManager, client_context, wait_listening
 
 KERNEL_NAME = "codetutor-judge"
 
@@ -1187,11 +1187,14 @@ class Sandbox(LoggingConfigurable):
 
         Raises :class:`SandboxError` if it cannot start.
         """
-        self.km = AsyncKernelManager(
+        self.km = JudgeKernelManager(
             kernel_name=KERNEL_NAME,
             kernel_spec_manager=JudgeKernelSpecManager(parent=self),
             parent=self,
         )
+        # No signing key: whatever key the kernel held, its student could sign with it, so
+        # the judge trusts no signature; it bounds and validates every message instead.
+        self.km.session.key = b""
         self.started_at = time.monotonic()
         try:
             # The provisioner's limits come from traitlets config; override per problem here.
@@ -1202,7 +1205,10 @@ class Sandbox(LoggingConfigurable):
             if output_limit_bytes is not None:
                 prov.output_limit_bytes = output_limit_bytes
             self.km.client_factory = JudgeKernelClient
-            client = self.km.client(sandbox_dir=str(getattr(prov, "sandbox_dir", "") or ""))
+            client = self.km.client(
+                context=client_context(),
+                sandbox_dir=str(getattr(prov, "sandbox_dir", "") or ""),
+            )
             # Connect once, to endpoints that listen already: the judge never reconnects.
             assert isinstance(client, JudgeKernelClient)
             await wait_listening(client.endpoint_paths(), self.startup_timeout, self.is_alive)
