@@ -231,6 +231,11 @@ class JudgeKernelClient(AsyncKernelClient):
         try:
             super().stop_channels()
         finally:
+            # Whatever stopped half-way, every socket of this client is closed now.
+            for channel in (self._shell_channel, self._iopub_channel):
+                socket_ = getattr(channel, "socket", None)
+                if socket_ is not None and not socket_.closed:
+                    socket_.close(linger=0)
             for monitor in self.monitors:
                 monitor.close(linger=0)
             self.monitors = []

@@ -61,6 +61,8 @@ def test_judge_worker_image_judges_with_bubblewrap_inside(
     # masked and read-only path lists).
     problem = REPO / "notebooks" / "leap-year"
     argv = ["docker", "run", "--rm", "--network", "none", "-v", f"{problem}:/nb:ro"]
+    # As deploy/docker-compose.yml runs it: no cgroups in the container, said explicitly.
+    argv += ["-e", "CODETUTOR_CGROUPS=none"]
     for opt in BUBBLEWRAP_SECURITY_OPT:
         argv += ["--security-opt", opt]
     argv += [worker_and_hub_images["judge-worker"], "codetutor", "judge"]
