@@ -275,4 +275,6 @@ def client_context() -> zmq.asyncio.Context:
     context = _contexts.get(loop)
     if context is None or context.closed:
         context = _contexts[loop] = zmq.asyncio.Context()
+        # Gone with its loop: by then every socket was closed, so this does not wait.
+        weakref.finalize(loop, context.destroy, 0)
     return context
