@@ -20,11 +20,11 @@ three changes, all about what the sandbox can do to the judge:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import stat
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Integer, Unicode, default
 
 #: the largest message the judge accepts from a sandbox (frames together)
 MAX_MESSAGE_BYTES = 4 << 20
@@ -227,18 +227,30 @@ class JudgeKernelClient(AsyncKernelClient):
         self.shell_channel.meter = meter
         self.iopub_channel.meter = meter
 
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        # A context of its own, closed by stop_channels() rather than when the client
+        # is garbage-collected (jupyter_client's __del__ can wait there for sockets).
+        return zmq.asyncio.Context()
+
     def stop_channels(self) -> None:
-        try:
+        """Close every socket of this client, then its context (never raises)."""
+        for channel in (self._shell_channel, self._iopub_channel):
+            socket_ = getattr(channel, "socket", None)
+            if socket_ is not None and not socket_.closed:
+                with contextlib.suppress(zmq.ZMQError):
+                    socket_.disable_monitor()  # closes libzmq's own end of the monitor
+        with contextlib.suppress(Exception):
             super().stop_channels()
-        finally:
-            # Whatever stopped half-way, every socket of this client is closed now.
-            for channel in (self._shell_channel, self._iopub_channel):
-                socket_ = getattr(channel, "socket", None)
-                if socket_ is not None and not socket_.closed:
-                    socket_.close(linger=0)
-            for monitor in self.monitors:
-                monitor.close(linger=0)
-            self.monitors = []
+        for channel in (self._shell_channel, self._iopub_channel):
+            socket_ = getattr(channel, "socket", None)
+            if socket_ is not None and not socket_.closed:
+                socket_.close(linger=0)
+        for monitor in self.monitors:
+            monitor.close(linger=0)
+        self.monitors = []
+        if not self.context.closed:
+            self.context.destroy(linger=0)
 
 
 class JudgeKernelManager(AsyncKernelManager):
@@ -256,25 +268,3 @@ class JudgeKernelManager(AsyncKernelManager):
     async def _async_request_shutdown(self, restart: bool = False) -> None:
         # No polite request: _async_finish_shutdown kills the kernel after its wait.
         return None
-
-
-_contexts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, zmq.asyncio.Context] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def client_context() -> zmq.asyncio.Context:
-    """The ZMQ context of the judge's kernel clients on the running event loop.
-
-    A client with a context of its own destroys it when garbage-collected, and
-    that waits for every socket of the context, which can hang the judge's
-    event loop; sockets here are closed explicitly instead. (An asyncio context
-    serves one event loop.)
-    """
-    loop = asyncio.get_running_loop()
-    context = _contexts.get(loop)
-    if context is None or context.closed:
-        context = _contexts[loop] = zmq.asyncio.Context()
-        # Gone with its loop: by then every socket was closed, so this does not wait.
-        weakref.finalize(loop, context.destroy, 0)
-    return context

@@ -50,7 +50,7 @@ from traitlets import Dict, Enum, Float, Instance, Integer, List, Unicode, defau
 from traitlets.config import LoggingConfigurable
 
 from .exceptions import SandboxError
-from .ipc import JudgeKernelClient, JudgeKernelManager, client_context, wait_listening
+from .ipc import JudgeKernelClient, JudgeKernelManager, wait_listening
 
 KERNEL_NAME = "codetutor-judge"
 
@@ -1171,6 +1171,12 @@ class Sandbox(LoggingConfigurable):
         config=True
     )
 
+    connect_timeout = Float(
+        5.0,
+        help="Seconds a new sandbox may take to answer its first connection before the judge "
+        "connects again (before any student code runs; never after).",
+    ).tag(config=True)
+
     km: AsyncKernelManager | None = None
     client: AsyncKernelClient | None = None
     started_at: float = 0.0
@@ -1204,18 +1210,7 @@ class Sandbox(LoggingConfigurable):
                 prov.set_memory_limit(memory_limit_mb)
             if output_limit_bytes is not None:
                 prov.output_limit_bytes = output_limit_bytes
-            self.km.client_factory = JudgeKernelClient
-            client = self.km.client(
-                context=client_context(),
-                sandbox_dir=str(getattr(prov, "sandbox_dir", "") or ""),
-            )
-            # Connect once, to endpoints that listen already: the judge never reconnects.
-            assert isinstance(client, JudgeKernelClient)
-            await wait_listening(client.endpoint_paths(), self.startup_timeout, self.is_alive)
-            self.client = client
-            # Shell and IOPub are all the judge uses: no stdin, heartbeat thread or control channel.
-            self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
-            await self._wait_ready()
+            await self._connect(prov)
         except SandboxError:
             await self.destroy()
             raise
@@ -1227,17 +1222,49 @@ class Sandbox(LoggingConfigurable):
                 log_message=f"sandbox start failed: {e!r}; kernel log: {log_tail!r}",
             ) from e
 
-    async def _wait_ready(self) -> None:
+    async def _connect(self, prov: SandboxProvisioner) -> None:
+        """Connect the judge's client to endpoints that listen already. Coroutine.
+
+        The client never reconnects (see :mod:`codetutor.judge.ipc`); a first
+        connection that got lost on a busy machine is made again, with a new
+        client, only here, while the kernel has run no student code.
+        """
+        assert self.km is not None
+        self.km.client_factory = JudgeKernelClient
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            client = self.km.client(sandbox_dir=str(getattr(prov, "sandbox_dir", "") or ""))
+            assert isinstance(client, JudgeKernelClient)
+            await wait_listening(
+                client.endpoint_paths(), max(0.1, deadline - time.monotonic()), self.is_alive
+            )
+            self.client = client
+            # Shell and IOPub are all the judge uses: no stdin, heartbeat thread or control channel.
+            client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+            try:
+                await self._wait_ready(min(deadline, time.monotonic() + self.connect_timeout))
+                return
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(
+                        f"the kernel did not answer in {self.startup_timeout} s"
+                    ) from None
+                self.log.warning("a sandbox did not answer its first connection; connecting again")
+                self.client = None
+                client.stop_channels()
+
+    async def _wait_ready(self, until: float) -> None:
         """Wait until the kernel answers on shell and its IOPub reaches us. Coroutine.
 
         Like ``KernelClient.wait_for_ready`` but without its fixed 0.2 s waits:
         a kernel_info request is repeated until its reply has come on shell and
-        its status message on IOPub (so IOPub is connected).
+        its status message on IOPub (so IOPub is connected). Raises
+        :class:`TimeoutError` at ``until`` (monotonic).
         """
         from queue import Empty
 
         assert self.client is not None
-        deadline = time.monotonic() + self.startup_timeout
+        deadline = until
         sent: set[str] = set()
         answered = False
         while True:
@@ -1260,7 +1287,7 @@ class Sandbox(LoggingConfigurable):
             if not self.is_alive():
                 raise RuntimeError("the kernel died while starting")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the kernel did not answer in {self.startup_timeout} s")
+                raise TimeoutError("the kernel did not answer")
 
     def log_tail(self, size: int = 2000) -> str:
         prov = self.km.provisioner if self.km is not None else None
