@@ -328,16 +328,19 @@ class SandboxSession:
         execution = asyncio.ensure_future(
             self.client.async_execute_cell(cell, 0, store_history=False)
         )
+        # However the request ends (even if this call is cancelled), its outcome is read.
+        execution.add_done_callback(_retrieve)
         abort = asyncio.ensure_future(self._abort_event.wait())
         try:
             await asyncio.wait([execution, abort], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            execution.cancel()
+            raise
         finally:
             abort.cancel()
         if not execution.done():
             await self._stop(execution)
         if self.aborted is not None:
-            if not execution.cancelled():
-                execution.exception()  # retrieved: the abort says what happened
             raise self.aborted
         try:
             execution.result()
@@ -447,6 +450,11 @@ class SandboxSession:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _reject(name: str) -> Any:
