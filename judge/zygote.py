@@ -296,16 +296,24 @@ def serve(preload: list[str]) -> None:
             send({"exited": pid, "status": os.waitstatus_to_exitcode(status)})
 
     send({"ready": os.getpid()})
+    requests = stdin.fileno()
+    pending = b""
     while True:
-        readable, _, _ = select.select([stdin, wake_r], [], [])
+        readable, _, _ = select.select([requests, wake_r], [], [])
         if wake_r in readable:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_r, 4096)
             reap()
-        if stdin in readable:
-            line = stdin.readline()
-            if not line:
-                return
+        if requests not in readable:
+            continue
+        # Read the fd itself: several requests may arrive at once, and a buffered
+        # readline would leave the later ones where select() cannot see them.
+        chunk = os.read(requests, 1 << 16)
+        if not chunk:
+            return
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
             request = json.loads(line)
             try:
                 pid = os.fork()
