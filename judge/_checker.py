@@ -19,7 +19,6 @@ import builtins
 import json
 import os
 import sys
-import traceback
 
 try:  # started from source
     import _codetutor_wire as _wire
@@ -247,17 +246,7 @@ def plain(value):
     return _wire.dumps(value, _describe)
 
 
-def _error_info(exc):
-    tb = exc.__traceback__
-    try:
-        text = "".join(traceback.format_exception(type(exc), exc, tb))
-    except BaseException:
-        text = type(exc).__name__
-    try:
-        evalue = str(exc)
-    except BaseException:
-        evalue = ""
-    return {"ename": type(exc).__name__, "evalue": evalue[:2000], "traceback": text[-8000:]}
+_error_info = _wire.error_info
 
 
 class Run:

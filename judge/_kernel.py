@@ -27,7 +27,6 @@ import json
 import operator
 import os
 import sys
-import traceback
 
 try:  # installed from source inside the kernel
     import _codetutor_wire as _wire
@@ -151,20 +150,7 @@ def _send(nonce, payload):
             _publish(data={RESULT: part}, metadata={})
 
 
-def _error_info(exc, skip_frames):
-    tb = exc.__traceback__
-    for _ in range(skip_frames):
-        if tb is not None:
-            tb = tb.tb_next
-    try:
-        text = "".join(traceback.format_exception(type(exc), exc, tb))
-    except BaseException:
-        text = type(exc).__name__
-    try:
-        evalue = str(exc)
-    except BaseException:
-        evalue = ""
-    return {"ename": type(exc).__name__, "evalue": evalue[:2000], "traceback": text[-8000:]}
+_error_info = _wire.error_info
 
 
 class OutputLimit(Exception):

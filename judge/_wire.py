@@ -18,6 +18,7 @@ an error.
 import base64
 import json
 import math
+import traceback
 
 TAG = "__ct__"
 #: most nodes one value may have, and how deeply it may nest
@@ -129,6 +130,23 @@ def describe_other(v):
     except BaseException:
         text = "<" + t.__name__ + ">"
     return {TAG: "other", "type": str(t.__module__) + "." + str(t.__qualname__), "repr": text[:200]}
+
+
+def error_info(exc, skip_frames=0):
+    """An exception as bounded text: its name, message and traceback (``skip_frames`` dropped)."""
+    tb = exc.__traceback__
+    for _ in range(skip_frames):
+        if tb is not None:
+            tb = tb.tb_next
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    except BaseException:
+        text = type(exc).__name__
+    try:
+        evalue = str(exc)
+    except BaseException:
+        evalue = ""
+    return {"ename": type(exc).__name__, "evalue": evalue[:2000], "traceback": text[-8000:]}
 
 
 def _list(value):

@@ -18,14 +18,15 @@ an infinity equals only the same infinity.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import reprlib
 from dataclasses import dataclass
 from typing import Any
 
-TAG = "__ct__"
+from . import _wire
+
+TAG = _wire.TAG
 
 
 @dataclass(frozen=True)
@@ -45,49 +46,14 @@ class NotPlainData:
         return self.text or f"<{self.type_name}>"
 
 
-class DecodeError(ValueError):
-    """Tagged JSON that does not describe plain data."""
+DecodeError = _wire.DecodeError
 
 
-def _tagged(obj: dict[str, Any]) -> Any:
-    """Rebuild one tagged JSON object (its contents are already decoded)."""
-    tag = obj.get(TAG)
-    value = obj.get("v")
-    if tag == "tuple":
-        return tuple(_list(value))
-    if tag == "dict":
-        return {_hashable(k): v for k, v in (_pair(p) for p in _list(value))}
-    if tag == "set":
-        return {_hashable(x) for x in _list(value)}
-    if tag == "frozenset":
-        return frozenset(_hashable(x) for x in _list(value))
-    if tag == "bytes":
-        try:
-            return base64.b64decode(_str(value), validate=True)
-        except ValueError as e:
-            raise DecodeError(f"bad bytes: {e}") from None
-    if tag == "int":
-        try:
-            return int(_str(value), 16)
-        except ValueError:
-            raise DecodeError("bad int") from None
-    if tag == "complex":
-        parts = _list(value)
-        if len(parts) != 2 or not all(isinstance(p, int | float) for p in parts):
-            raise DecodeError("bad complex")
-        return complex(parts[0], parts[1])
-    if tag == "float":
-        # NaN and infinities travel as strings so the JSON stays standard.
-        if value not in ("nan", "inf", "-inf"):
-            raise DecodeError("bad float")
-        return float(value)
-    if tag == "other":
+def _other(obj: dict[str, Any]) -> Any:
+    """A value the sandbox could only describe (not plain data): equal to nothing."""
+    if obj.get(TAG) == "other":
         return NotPlainData(str(obj.get("type", "object")), str(obj.get("repr", ""))[:200])
-    raise DecodeError(f"unknown tag {tag!r}")
-
-
-def _reject_constant(name: str) -> Any:
-    raise DecodeError(f"non-standard JSON constant {name}")
+    raise DecodeError(f"unknown tag {obj.get(TAG)!r}")
 
 
 def decode_json(text: str) -> Any:
@@ -96,12 +62,7 @@ def decode_json(text: str) -> Any:
     Lists, strings and numbers are built by the C parser; only tagged objects
     cost a Python call, so large values decode quickly.
     """
-    if not isinstance(text, str):
-        raise DecodeError("expected tagged JSON text")
-    try:
-        return json.loads(text, object_hook=_tagged, parse_constant=_reject_constant)
-    except (ValueError, RecursionError, TypeError) as e:
-        raise DecodeError(str(e)) from None
+    return _wire.loads(text, _other)
 
 
 def decode(obj: Any) -> Any:
@@ -111,32 +72,6 @@ def decode(obj: Any) -> Any:
     except (ValueError, TypeError, RecursionError) as e:
         raise DecodeError(str(e)) from None
     return decode_json(text)
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise DecodeError("expected a list")
-    return value
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise DecodeError("expected a string")
-    return value
-
-
-def _pair(value: Any) -> tuple[Any, Any]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise DecodeError("expected a key/value pair")
-    return value[0], value[1]
-
-
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        raise DecodeError("unhashable key") from None
-    return value
 
 
 def _is_number(x: Any) -> bool:
