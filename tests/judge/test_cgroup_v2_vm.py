@@ -50,6 +50,9 @@ def vm_missing() -> str | None:
     return None
 
 
+# The whole VM run (boot, then pytest under emulation) takes about 5 minutes: more than
+# the suite's per-test timeout.
+@pytest.mark.timeout(1500)
 def test_limits_hold_on_cgroup_v2_in_a_vm() -> None:
     missing = vm_missing()
     if missing is not None:
