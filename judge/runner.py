@@ -121,6 +121,8 @@ class Window:
     cpu0: float
     bytes0: int
     allowance: int = 0
+    #: requests sent in this window (each adds the runner's per-request time allowance)
+    requests: int = 0
     wall_s: float = 0.0
     cpu_s: float = 0.0
     closed: bool = False
@@ -320,6 +322,7 @@ class SandboxSession:
         text = json.dumps(request, separators=(",", ":"), allow_nan=False)
         code = f"__import__('sys').modules[{_HARNESS_MODULE!r}].{function}({self._nonce!r})"
         window.allowance += len(code) + self.runner.message_allowance
+        window.requests += 1
         # The request travels in the execute request's metadata: no code to compile or echo.
         client = self.sandbox.client
         assert isinstance(client, JudgeKernelClient)
@@ -386,9 +389,16 @@ class SandboxSession:
             return Abort.DIED
         if self.sandbox.client is not None and self.sandbox.client.disconnected():  # type: ignore[attr-defined]
             return Abort.OUTPUT
-        if time.monotonic() - window.wall0 > window.limits.wall_s:
+        # The protocol's own cost (an execute request per operation the tests ask for) is
+        # the judge's, not the student's: each request adds a fixed allowance.
+        runner = self.runner
+        if time.monotonic() - window.wall0 > (
+            window.limits.wall_s + window.requests * runner.request_wall_allowance
+        ):
             return Abort.TIMEOUT
-        if prov.cpu_seconds() - window.cpu0 > window.limits.cpu_s:
+        if prov.cpu_seconds() - window.cpu0 > (
+            window.limits.cpu_s + window.requests * runner.request_cpu_allowance
+        ):
             return Abort.TIMEOUT
         return None
 
@@ -471,6 +481,17 @@ class SandboxRunner(LoggingConfigurable):
     death_grace = Float(
         0.1,
         help="Seconds to wait, after a connection broke, for the kernel's death to show.",
+    ).tag(config=True)
+
+    request_cpu_allowance = Float(
+        0.01,
+        help="Sandbox CPU seconds per request not counted against a step's time limit "
+        "(the kernel's cost of serving one execute request).",
+    ).tag(config=True)
+
+    request_wall_allowance = Float(
+        0.02,
+        help="Wall seconds per request not counted against a step's time limit.",
     ).tag(config=True)
 
     message_allowance = Integer(
