@@ -72,6 +72,8 @@ def test_none_bounds_memory_by_rlimits() -> None:
 def test_pool_refuses_to_start_without_confinement() -> None:
     config = judge_config()
     config.BubblewrapProvisioner.cgroup_root = "/nonexistent"
+    # auto, whatever CODETUTOR_CGROUPS says (./dev test runs this file again with none)
+    config.BubblewrapProvisioner.cgroups = "auto"
     with pytest.raises(SandboxError):
         SandboxPool(config=config)
     config.BubblewrapProvisioner.cgroups = "none"
