@@ -1,4 +1,5 @@
 """Class insight for instructors: the dashboard Hub service (``codetutor dashboard``).
 
-The numbers come from :mod:`codetutor.judge.insight` over the judge's database.
+The model (ratings, mastery, recommendations, class overview, gradebook) is
+:mod:`codetutor.insight.model` and its neighbours, over the judge's database.
 """

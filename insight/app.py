@@ -35,7 +35,6 @@ from tornado.httpserver import HTTPServer
 from traitlets import Unicode, default
 
 from codetutor.cli import HubServiceApp, UsageError
-from codetutor.judge.insight import InsightCache, Recommender
 from codetutor.judge.store import Store
 from codetutor.logging import configure_logging
 
@@ -47,6 +46,8 @@ from .handlers import (
     MetricsHandler,
     StudentHandler,
 )
+from .model import InsightCache
+from .recommend import Recommender
 
 TEMPLATES = Path(__file__).with_name("templates")
 

@@ -3,7 +3,7 @@
 Thin (STYLE.md 4): authenticate with the Hub (OAuth cookie of the browser, or a
 token), let only users holding the service's access scope in (the Hub grants
 ``access:services!service=dashboard`` to instructors), read the class's
-:class:`~codetutor.judge.insight.Insight` from the cache in ``self.settings``,
+:class:`~codetutor.insight.model.Insight` from the cache in ``self.settings``,
 render.
 """
 
@@ -20,22 +20,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 from tornado import web
 
-from codetutor.judge.insight import (
-    Insight,
-    InsightCache,
-    Recommender,
-    class_overview,
-    elo,
-    gradebook,
-    gradebook_csv,
-    gradebook_json,
-    recommendations_view,
-)
 from codetutor.judge.store import Store
 
 from . import charts, metrics
+from .gradebook import gradebook, gradebook_csv, gradebook_json
 from .i18n import pick_language, title_in, verdict_names, words
 from .metrics import Endpoint
+from .model import Insight, InsightCache, elo
+from .overview import class_overview
+from .recommend import Recommender, recommendations_view
 
 log = logging.getLogger("codetutor.insight")
 

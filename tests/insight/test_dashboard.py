@@ -31,7 +31,7 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from codetutor.judge.insight import GRADEBOOK_COLUMNS
+from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
 from codetutor.judge.models import Submission, utcnow
 from codetutor.judge.store import Store
 from tests.judge.service.judge_service_helpers import FakeHub, free_port

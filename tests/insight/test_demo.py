@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from codetutor.insight.demo import CLASSMATES
-from codetutor.judge.insight import GRADEBOOK_COLUMNS
+from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
 from tests.e2e.helpers import REPO, Up
 
 pytestmark = pytest.mark.slow

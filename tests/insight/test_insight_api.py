@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from codetutor.judge.insight import GRADEBOOK_COLUMNS
+from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
 from tests.judge.service.judge_service_helpers import (
     ACCEPTED,
     WRONG,

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from codetutor.judge.insight import Insight, InsightCache, gradebook, load_history
+from codetutor.insight.gradebook import gradebook
+from codetutor.insight.history import load_history
+from codetutor.insight.model import Insight, InsightCache
 from codetutor.judge.models import Submission, User, utcnow
 from codetutor.judge.store import Store
 

@@ -15,20 +15,12 @@ from traitlets import TraitError
 
 from codetutor.insight.charts import Bar, horizontal_bars, stacked_bars
 from codetutor.insight.demo import demo_plan
+from codetutor.insight.gradebook import GRADEBOOK_COLUMNS, gradebook, gradebook_csv
+from codetutor.insight.history import Attempt, History, ProblemInfo
 from codetutor.insight.i18n import pick_language
-from codetutor.judge.insight import (
-    GRADEBOOK_COLUMNS,
-    Attempt,
-    EloModel,
-    History,
-    Insight,
-    ProblemInfo,
-    Recommender,
-    class_overview,
-    gradebook,
-    gradebook_csv,
-    recommendations_view,
-)
+from codetutor.insight.model import EloModel, Insight
+from codetutor.insight.overview import class_overview
+from codetutor.insight.recommend import Recommender, recommendations_view
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
