@@ -6,7 +6,7 @@ passwords in the Hub's database, sign-up that an admin approves at
 
 - **login rate limit** (SPEC.md section 7: 5 a minute, burst 3) per client
   address and per user name, with the judge's token buckets
-  (:class:`codetutor.judge.ratelimit.RateLimiter`, limit class ``login``);
+  (:class:`codetutor.ratelimit.RateLimiter`, limit class ``login``);
   past it the login form answers 429 with ``Retry-After``
   (:class:`CodeTutorLoginHandler`, which also runs NativeAuthenticator's login
   page on JupyterHub 6, whose handlers no longer have ``statsd``);
@@ -31,7 +31,7 @@ from nativeauthenticator.orm import UserInfo
 from tornado import web
 from traitlets import Instance, Unicode, default
 
-from codetutor.judge.ratelimit import RateLimiter
+from codetutor.ratelimit import RateLimiter
 
 
 class CodeTutorAuthenticator(NativeAuthenticator):

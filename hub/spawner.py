@@ -36,18 +36,13 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
+from codetutor.hub.firewall import FirewallError, restrict_to_loopback
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from traitlets import Bool, Integer, List, Unicode, default
 
-from codetutor.hub.firewall import FirewallError, restrict_to_loopback
-from codetutor.judge.sandbox import (
-    Cgroup,
-    bind_args,
-    drop_privileges_args,
-    python_roots,
-    system_mount_args,
-)
+from codetutor.cgroups import Cgroup
+from codetutor.confine import bind_args, drop_privileges_args, python_roots, system_mount_args
 
 
 class UserCgroup(Cgroup):

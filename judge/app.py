@@ -13,7 +13,7 @@ from traitlets import Bool, Unicode, default
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
 
-from .exceptions import JudgeException, ProblemError, SubmissionError
+from .exceptions import JudgeException, ProblemError, SandboxError, SubmissionError
 from .judge import Judge
 from .problem import Problem
 from .publish import Publisher, write_outputs
@@ -48,7 +48,7 @@ class PublishApp(CodeTutorBaseApp):
             student, bundle = write_outputs(problem, self.out_dir)
         except ProblemError as e:
             raise UsageError(f"{path}: {e.message}") from None
-        except JudgeException as e:
+        except (JudgeException, SandboxError) as e:
             self.log.error("publish failed: %s", e.log_message)
             print(f"codetutor: publish failed: {e.message}", file=sys.stderr)
             sys.exit(EXIT_JUDGE_FAILURE)
@@ -101,7 +101,7 @@ class JudgeApp(CodeTutorBaseApp):
             result = asyncio.run(self._judge(problem, submission))
         except ProblemError as e:
             raise UsageError(f"{problem_path}: {e.message}") from None
-        except JudgeException as e:
+        except (JudgeException, SandboxError) as e:
             self.log.error("judge failure: %s", e.log_message)
             if self.json_output:
                 failed = JudgeResult(Verdict.INTERNAL_ERROR, 0.0, 0.0, problem_id=problem.meta.id)

@@ -24,14 +24,11 @@ from typing import Any
 from traitlets import Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
+from codetutor.cgroups import NoCgroup
+from codetutor.confine import bubblewrap_args, drop_privileges_args
+
 from .exceptions import JudgeFailure
-from .sandbox import (
-    BubblewrapProvisioner,
-    NoCgroup,
-    UidAllocator,
-    bubblewrap_args,
-    drop_privileges_args,
-)
+from .sandbox import BubblewrapProvisioner, UidAllocator
 
 _BOOT = (
     "import sys, types\n"

@@ -3,21 +3,27 @@
 Each error keeps the message for the person who made the input (``message``)
 apart from details for the log (``log_message``). A failing *student* is never
 an error here: it is a verdict (see :mod:`codetutor.judge.verdict`).
+
+All derive from :class:`codetutor.errors.CodeTutorError`. :class:`SandboxError`
+is shared with the Hub's user-server sandboxes, so it is defined there too and
+only named here.
 """
 
 from __future__ import annotations
 
+from codetutor.errors import CodeTutorError, SandboxError
 
-class JudgeException(Exception):
-    """Base of every error raised by :mod:`codetutor.judge`."""
+__all__ = [
+    "JudgeException",
+    "JudgeFailure",
+    "ProblemError",
+    "SandboxError",
+    "SubmissionError",
+]
 
-    def __init__(self, message: str, *, log_message: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.log_message = log_message or message
 
-    def __str__(self) -> str:
-        return self.message
+class JudgeException(CodeTutorError):
+    """Base of the errors raised by :mod:`codetutor.judge` (sandbox errors aside)."""
 
 
 class ProblemError(JudgeException):
@@ -48,6 +54,8 @@ class ProblemError(JudgeException):
         full = f"{', '.join(where)}: {message}" if where else message
         super().__init__(full, log_message=log_message)
 
+    status = 422
+
     def to_dict(self) -> dict[str, object]:
         return {"message": self.message, "cell": self.cell, "line": self.line}
 
@@ -55,9 +63,7 @@ class ProblemError(JudgeException):
 class SubmissionError(JudgeException):
     """A submission cannot be read (not a notebook, not UTF-8, too large, ...)."""
 
-
-class SandboxError(JudgeException):
-    """The sandbox could not be created or controlled: the judge's own fault."""
+    status = 400
 
 
 class JudgeFailure(JudgeException):

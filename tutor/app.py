@@ -8,10 +8,6 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Unicode
-
-from codetutor.cli import CodeTutorBaseApp, UsageError
-from codetutor.judge.ratelimit import RateLimiter
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
 from codetutor.tutor.guard import SolutionGuard
@@ -20,6 +16,10 @@ from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
 from codetutor.tutor.service import LLMService, ServiceBase, TutorService
 from codetutor.tutor.tutor import Tutor
+from traitlets import Bool, Unicode
+
+from codetutor.cli import CodeTutorBaseApp, UsageError
+from codetutor.ratelimit import RateLimiter
 
 
 def _run_service(service: ServiceBase) -> None:

@@ -4,7 +4,7 @@ Counted per user and UTC day, in Redis when :attr:`DailyQuota.redis_url` is set 
 ``INCR``ed key per user and day, expiring after the day) so every tutor process
 shares them, and in this process otherwise or while Redis is down.
 Short-term rate limits (token buckets) are the judge service's
-:class:`codetutor.judge.ratelimit.RateLimiter`, reused here.
+:class:`codetutor.ratelimit.RateLimiter`, reused here.
 """
 
 from __future__ import annotations

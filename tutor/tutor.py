@@ -113,7 +113,7 @@ class Tutor(LoggingConfigurable):
 
     @default("rate_limiter")
     def _default_rate_limiter(self) -> Any:
-        from codetutor.judge.ratelimit import RateLimiter
+        from codetutor.ratelimit import RateLimiter
 
         return RateLimiter(parent=self)
 

@@ -22,13 +22,13 @@ from tornado.httpserver import HTTPServer
 from traitlets import Float, Int, Unicode, default
 
 from codetutor.cli import HubServiceApp, UsageError
+from codetutor.ratelimit import RateLimiter
 
 from .. import metrics
 from ..events import SubmissionWatcher, configure_logging
 from ..models import SubmissionStatus
 from ..publish import Publisher
 from ..queue import DatabaseQueue, Queue, RedisQueue
-from ..ratelimit import RateLimiter
 from ..store import Store, is_unavailable
 from ..worker import JudgeBackendMixin, Worker, WorkerPool, load_config
 from . import problems, reports, submissions, tutoring
