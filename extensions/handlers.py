@@ -19,7 +19,8 @@ keeps its status and message; a service that is down is 502).
 ``GET  submissions/ID``                        one submission with its result
 ``GET  submissions/ID/events``                 live: the judge's server-sent events
                                                (``status`` … then ``verdict``)
-``WS   tutor/chat``                            tutor chat; ``ask`` may name a ``path`` to ground it
+``WS   tutor/chat``                            tutor chat, relayed; ``ask`` may name a ``path``:
+                                               its problem id and code are sent
 ``POST review``                                ``{"path", "cell"?}`` or ``{"code", "problem"?}``
 ``GET  recommendations``                       the judge's next problems for this user, with
                                                reasons in ko/en (``limit`` passed on)
@@ -34,15 +35,14 @@ import json
 from typing import Any
 
 import nbformat
+from codetutor.judge.exceptions import SubmissionError
+from codetutor.judge.submission import Submission
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
-
-from codetutor.judge.exceptions import SubmissionError
-from codetutor.judge.submission import Submission
 
 from .client import ServiceClient
 from .exceptions import ExtensionError, ServiceError
@@ -341,9 +341,10 @@ class ChatHandler(
 
     The client sends the tutor's messages (``{"type": "ask", "message", ...}`` or
     ``{"type": "stop"}``); an ``ask`` may name ``path``, a notebook in the
-    workspace: its problem id and student code are filled in, and the verdict
-    of the student's latest judged submission of that problem. Every event of
-    the tutor (``token``, ``replace``, ``done``, ``error``) comes back as it is.
+    workspace: its problem id and student code are filled in. This handler only
+    relays: the tutor asks the judge for the student's last verdict itself (a
+    ``verdict`` or ``attempts`` from the client is dropped). Every event of the
+    tutor (``token``, ``replace``, ``done``, ``error``) comes back as it is.
     """
 
     upstream: websocket.WebSocketClientConnection | None = None
@@ -352,11 +353,6 @@ class ChatHandler(
     @property
     def tutor(self) -> ServiceClient:
         client: ServiceClient = self.settings["codetutor_tutor"]
-        return client
-
-    @property
-    def judge(self) -> ServiceClient:
-        client: ServiceClient = self.settings["codetutor_judge"]
         return client
 
     def set_default_headers(self) -> None:
@@ -398,7 +394,8 @@ class ChatHandler(
         except ValueError:
             self._send({"type": "error", "message": "messages must be JSON objects"})
             return
-        body.pop("user", None)
+        for dropped in ("user", "verdict", "attempts"):
+            body.pop(dropped, None)
         if body.get("type") == "ask" and "path" in body:
             try:
                 body = await self._grounded(body)
@@ -409,7 +406,7 @@ class ChatHandler(
             await self.upstream.write_message(json.dumps(body, ensure_ascii=False))
 
     async def _grounded(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``body`` with the problem, code and last verdict of the notebook at ``path``."""
+        """``body`` with the problem id and student code of the notebook at ``path``."""
         path = body.pop("path")
         if not isinstance(path, str) or not path.endswith(".ipynb"):
             raise ExtensionError(400, "'path' must be a notebook's path in your workspace")
@@ -426,28 +423,7 @@ class ChatHandler(
             )
         body["problem_id"] = problem
         body.setdefault("code", student_code(nb))
-        if "verdict" not in body:
-            verdict, attempts = await self._last_verdict(problem)
-            if verdict is not None:
-                body["verdict"] = verdict
-                body.setdefault("attempts", attempts)
         return body
-
-    async def _last_verdict(self, problem: str) -> tuple[dict[str, Any] | None, int]:
-        """The student's latest judged result on ``problem`` and their failed attempts."""
-        try:
-            _, listing = await self.judge.request(
-                "GET", "api/submissions", query={"problem": problem, "limit": "50"}
-            )
-            judged = [s for s in listing.get("submissions", []) if s.get("status") == "judged"]
-            if not judged:
-                return None, 0
-            failed = sum(1 for s in judged if s.get("verdict") != "accepted")
-            _, latest = await self.judge.request("GET", f"api/submissions/{judged[0]['id']}")
-            return latest.get("result"), failed
-        except ServiceError as e:
-            self.log.info("Code Tutor: no verdict for the tutor: %s", e.log_message)
-            return None, 0
 
     def _send(self, event: dict[str, Any]) -> None:
         if self.ws_connection is None or self.ws_connection.is_closing():

@@ -26,10 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from codetutor.hub import roles
 from traitlets import Bool, Enum, Float, Integer, List, Unicode, default
 from traitlets.config import LoggingConfigurable
-
-from codetutor.hub import roles
 
 #: the Hub's environment variables the tutor service reads (its LLM endpoint's key, the cache)
 TUTOR_ENVIRONMENT = ("CODETUTOR_LLM_API_KEY", "CODETUTOR_CACHE")
@@ -171,20 +170,6 @@ class HubSettings(LoggingConfigurable):
     @default("redis_url")
     def _default_redis_url(self) -> str:
         return _env("CODETUTOR_REDIS_URL")
-
-    problem_dirs = List(
-        Unicode(),
-        help="Problem folders the tutor reads statements and reference solutions from. "
-        "Env: CODETUTOR_PROBLEM_DIRS (os.pathsep-separated); default: the repository's notebooks/.",
-    ).tag(config=True)
-
-    @default("problem_dirs")
-    def _default_problem_dirs(self) -> list[str]:
-        value = _env("CODETUTOR_PROBLEM_DIRS")
-        if value:
-            return [p for p in value.split(os.pathsep) if p]
-        notebooks = repository_root() / "notebooks"
-        return [str(notebooks)] if notebooks.is_dir() else []
 
     llm_url = Unicode(
         help="An OpenAI-compatible endpoint (…/v1) for the tutor; empty: the bundled model "
@@ -364,9 +349,8 @@ class HubSettings(LoggingConfigurable):
             "serve",
             f"--ip={self.services_host}",
             f"--port={self.tutor_port}",
-            *(f"--Tutor.problem_dirs={d}" for d in self.problem_dirs),
-            # what instructors publish through the judge reaches the tutor too
-            f"--Tutor.judge_db_url={self.judge_db_url}",
+            # the tutor's one door into the judge: its endpoints, with the tutor's token
+            f"--JudgeClient.url={self.judge_url}",
         ]
         if self.llm_url:
             tutor.append(f"--llm-url={self.llm_url}")

@@ -13,7 +13,13 @@ The custom scopes are exactly the ones the services check
 ``custom:judge:submit``   submit, and read one's own submissions
 ``custom:judge:read-all`` read every submission of the class, hidden-case details too
 ``custom:problems:write`` publish problems
+``custom:judge:tutor``    the tutor service only: problems for the tutor, students'
+                          last verdicts, guard jobs (:mod:`codetutor.judge.service.tutoring`)
 ========================  ===========================================================
+
+The tutor service's own Hub API token gets the ``tutor-service`` role
+(:data:`TUTOR_SERVICE_SCOPES`): access to the judge service and ``custom:judge:tutor``.
+No user role and no server token carries ``custom:judge:tutor``.
 
 A single-user server's token (``JUPYTERHUB_API_TOKEN``, what the server extension
 calls the services with) gets :func:`server_token_scopes`: the subset of these
@@ -32,6 +38,7 @@ from typing import Any
 SCOPE_SUBMIT = "custom:judge:submit"
 SCOPE_READ_ALL = "custom:judge:read-all"
 SCOPE_PUBLISH = "custom:problems:write"
+SCOPE_TUTOR = "custom:judge:tutor"
 
 JUDGE_SERVICE = "judge"
 TUTOR_SERVICE = "tutor"
@@ -56,6 +63,10 @@ CUSTOM_SCOPES: dict[str, dict[str, str]] = {
     SCOPE_PUBLISH: {
         "description": "Publish problem notebooks to the judge.",
     },
+    SCOPE_TUTOR: {
+        "description": "The tutor service: read problems and students' last verdicts "
+        "from the judge, and run guard jobs on its workers.",
+    },
 }
 
 #: reaching the judge and tutor services at all (their OAuth access scopes)
@@ -74,12 +85,16 @@ INSTRUCTOR_SCOPES = [
     SCOPE_PUBLISH,
 ]
 
+#: what the tutor service's own token may do at the judge (and nothing else)
+TUTOR_SERVICE_SCOPES = [f"access:services!service={JUDGE_SERVICE}", SCOPE_TUTOR]
+
 #: what JupyterHub's own ``server`` role grants a single-user server
 SERVER_BASE_SCOPES = ["users:activity!user", "access:servers!server"]
 
 
 def load_roles(admin_service: bool = False, metrics_service: bool = False) -> list[dict[str, Any]]:
-    """``c.JupyterHub.load_roles``: the student (default) and instructor roles, and the culler's.
+    """``c.JupyterHub.load_roles``: the student (default) and instructor roles, the tutor
+    service's and the culler's.
 
     With ``admin_service``, the :data:`ADMIN_SERVICE` (holding the admin API token)
     gets the admin role and the instructor's scopes; with ``metrics_service``, the
@@ -98,6 +113,12 @@ def load_roles(admin_service: bool = False, metrics_service: bool = False) -> li
             "scopes": INSTRUCTOR_SCOPES,
             "groups": [INSTRUCTORS],
             "services": admin_services,
+        },
+        {
+            "name": "tutor-service",
+            "description": "The tutor service: its one door into the judge.",
+            "scopes": TUTOR_SERVICE_SCOPES,
+            "services": [TUTOR_SERVICE],
         },
         {
             "name": "idle-culler",

@@ -15,19 +15,35 @@ only *how workers find* claimable submissions:
 
 Either way delivery is at-least-once, and the lease makes the *result*
 exactly-once.
+
+**Internal jobs** (:class:`Job`) are work for the workers that is not a
+student's submission: the tutor's guard judging candidate code from a reply
+(:attr:`JobKind.GUARD`) and publishing's reference run (:attr:`JobKind.PUBLISH`).
+They are short-lived and never stored as submissions (no row, no gradebook
+entry): a job lost with its worker is answered by nobody, and its caller's wait
+times out. They travel through a spool directory shared by the service and its
+worker processes (:class:`DatabaseQueue`, one machine) or through Redis
+(:class:`RedisQueue`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import json
 import os
 import socket
+import tempfile
 import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
-from traitlets import Float, Instance, Int, Unicode
+from sqlalchemy.engine import make_url
+from traitlets import Float, Instance, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from .store import Lease, Store
@@ -38,11 +54,51 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class JobKind(enum.StrEnum):
+    """What an internal job asks a worker to do."""
+
+    #: judge candidate programs (from a tutor reply) against a published problem
+    GUARD = "guard"
+    #: run a problem notebook's reference solution to publish it
+    PUBLISH = "publish"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+@dataclass
+class Job:
+    """An internal job (see the module docstring): its id, kind and JSON payload."""
+
+    kind: JobKind
+    payload: dict[str, Any]
+    id: str = field(default_factory=lambda: f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}")
+
+    def dumps(self) -> str:
+        return json.dumps({"id": self.id, "kind": self.kind.value, "payload": self.payload})
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> Job:
+        data = json.loads(text)
+        return cls(kind=JobKind(data["kind"]), payload=dict(data["payload"]), id=str(data["id"]))
+
+
+def valid_job_id(job_id: str) -> bool:
+    """Whether ``job_id`` has the shape :class:`Job` gives its ids (safe as a file name)."""
+    head, _, tail = job_id.partition("-")
+    return len(head) == 20 and head.isdigit() and len(tail) == 12 and tail.isalnum()
+
+
 class Queue(LoggingConfigurable):
     """Base of the queue backends (select one with ``JudgeServiceApp.queue_class``).
 
     Subclasses implement :meth:`take` and may override :meth:`put`,
     :meth:`done`, :meth:`connect`, :meth:`close` and :meth:`transport_status`.
+    Internal jobs go through a spool directory (:attr:`job_dir`) unless a
+    subclass carries them otherwise.
     """
 
     store = Instance(Store, help="The judge database (the queue's source of truth).")
@@ -63,6 +119,25 @@ class Queue(LoggingConfigurable):
 
     poll_interval_s = Float(
         0.2, help="How often an idle worker looks for work in the database."
+    ).tag(config=True)
+
+    job_dir = Unicode(
+        help="""Spool directory of internal jobs, shared by the service and its workers
+        (one machine). Default: ``jobs/`` beside a SQLite database, else a folder in
+        the system's temporary directory.""",
+    ).tag(config=True)
+
+    @default("job_dir")
+    def _default_job_dir(self) -> str:
+        if self.store is not None and self.store.is_sqlite:
+            database = make_url(self.store.url).database
+            if database and database != ":memory:":
+                return str(Path(database).resolve().parent / "jobs")
+        return str(Path(tempfile.gettempdir()) / f"codetutor-judge-jobs-{os.getuid()}")
+
+    job_ttl_s = Float(
+        600.0,
+        help="Results of internal jobs, and jobs a lost worker left running, are kept this long.",
     ).tag(config=True)
 
     async def connect(self) -> None:
@@ -98,6 +173,82 @@ class Queue(LoggingConfigurable):
     async def transport_status(self) -> str | None:
         """``None`` when the transport is healthy or there is none, else what is wrong."""
         return None
+
+    # -- internal jobs -----------------------------------------------------
+
+    def _spool(self, *parts: str) -> Path:
+        path = Path(self.job_dir, *parts)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+    def _spool_write(self, folder: str, name: str, text: str) -> None:
+        scratch = self._spool("tmp") / f"{name}.{os.getpid()}"
+        scratch.write_text(text, encoding="utf-8")
+        os.replace(scratch, self._spool(folder) / name)
+
+    def _spool_sweep(self) -> None:
+        horizon = time.time() - self.job_ttl_s
+        for folder in ("done", "running", "tmp"):
+            for path in self._spool(folder).iterdir():
+                try:
+                    if path.stat().st_mtime < horizon:
+                        path.unlink()
+                except FileNotFoundError:
+                    pass
+
+    async def put_job(self, job: Job) -> None:
+        """Coroutine: queue ``job`` for the workers."""
+        self._spool_sweep()
+        self._spool_write("queued", f"{job.id}.json", job.dumps())
+
+    async def take_job(self, owner: str) -> Job | None:
+        """Coroutine: the oldest queued internal job, now this worker's; ``None`` if none.
+
+        Never waits. A job is handed to one worker only (a rename claims it).
+        """
+        queued = self._spool("queued")
+        for path in sorted(queued.iterdir()):
+            claimed = self._spool("running") / path.name
+            try:
+                os.replace(path, claimed)
+            except FileNotFoundError:
+                continue  # another worker took it
+            os.utime(claimed)
+            try:
+                return Job.loads(claimed.read_text(encoding="utf-8"))
+            except (ValueError, KeyError, TypeError) as e:
+                self.log.warning("dropped a malformed internal job %s: %s", path.name, e)
+                claimed.unlink(missing_ok=True)
+        return None
+
+    async def finish_job(self, job: Job, result: dict[str, Any]) -> None:
+        """Coroutine: store the result of ``job`` for its caller."""
+        self._spool_write("done", f"{job.id}.json", json.dumps(result))
+        (self._spool("running") / f"{job.id}.json").unlink(missing_ok=True)
+
+    async def job_state(self, job_id: str) -> tuple[JobState, dict[str, Any] | None] | None:
+        """Coroutine: ``(state, result)`` of a job (result once done), or ``None`` if unknown."""
+        name = f"{job_id}.json"
+        try:
+            return JobState.DONE, json.loads((self._spool("done") / name).read_text("utf-8"))
+        except FileNotFoundError:
+            pass
+        if (self._spool("running") / name).exists():
+            return JobState.RUNNING, None
+        if (self._spool("queued") / name).exists():
+            return JobState.QUEUED, None
+        return None
+
+    async def wait_job(
+        self, job_id: str, timeout_s: float
+    ) -> tuple[JobState, dict[str, Any] | None] | None:
+        """Coroutine: :meth:`job_state`, waiting up to ``timeout_s`` for the job to finish."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = await self.job_state(job_id)
+            if state is None or state[0] is JobState.DONE or time.monotonic() >= deadline:
+                return state
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     async def _poll_database(
         self, owner: str, timeout_s: float, min_age_s: float = 0.0
@@ -147,6 +298,11 @@ class RedisQueue(Queue):
     events_channel = Unicode(
         "codetutor:judge:events",
         help="Pub/sub channel on which workers announce submission changes.",
+    ).tag(config=True)
+
+    jobs_key = Unicode(
+        "codetutor:judge:jobs",
+        help="Redis list of internal jobs (their states and results are keys below it).",
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -289,6 +445,70 @@ class RedisQueue(Queue):
             await self._redis.publish(self.events_channel, str(submission_id))
         except (RedisError, OSError) as e:
             self._mark_down(e)
+
+    # -- internal jobs through Redis (the spool while Redis is down) ------------
+
+    def _job_key(self, job_id: str) -> str:
+        return f"{self.jobs_key}:{job_id}"
+
+    async def put_job(self, job: Job) -> None:
+        if self._redis is None or not self._redis_usable():
+            await super().put_job(job)
+            return
+        try:
+            ttl = int(self.job_ttl_s)
+            await self._redis.set(self._job_key(job.id), JobState.QUEUED.value, ex=ttl)
+            await self._redis.lpush(self.jobs_key, job.dumps())
+            self._mark_up()
+        except (RedisError, OSError) as e:
+            self._mark_down(e)
+            await super().put_job(job)
+
+    async def take_job(self, owner: str) -> Job | None:
+        if self._redis is not None and self._redis_usable():
+            try:
+                raw = await self._redis.rpop(self.jobs_key)
+                self._mark_up()
+            except (RedisError, OSError) as e:
+                self._mark_down(e)
+                raw = None
+            if raw is not None:
+                job = Job.loads(raw)
+                await self._redis.set(
+                    self._job_key(job.id), JobState.RUNNING.value, ex=int(self.job_ttl_s)
+                )
+                return job
+        return await super().take_job(owner)
+
+    async def finish_job(self, job: Job, result: dict[str, Any]) -> None:
+        if self._spooled(job.id) or self._redis is None or not self._redis_usable():
+            await super().finish_job(job, result)
+            return
+        try:
+            await self._redis.set(self._job_key(job.id), json.dumps(result), ex=int(self.job_ttl_s))
+        except (RedisError, OSError) as e:
+            self._mark_down(e)
+            await super().finish_job(job, result)
+
+    def _spooled(self, job_id: str) -> bool:
+        """Whether ``job_id`` came through the spool (it was queued while Redis was down)."""
+        return (self._spool("running") / f"{job_id}.json").exists()
+
+    async def job_state(self, job_id: str) -> tuple[JobState, dict[str, Any] | None] | None:
+        spooled = await super().job_state(job_id)
+        if spooled is not None or self._redis is None or not self._redis_usable():
+            return spooled
+        try:
+            raw = await self._redis.get(self._job_key(job_id))
+        except (RedisError, OSError) as e:
+            self._mark_down(e)
+            return None
+        if raw is None:
+            return None
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if text in (JobState.QUEUED.value, JobState.RUNNING.value):
+            return JobState(text), None
+        return JobState.DONE, json.loads(text)
 
     async def transport_status(self) -> str | None:
         if self._redis is None:

@@ -11,6 +11,12 @@ A submission whose judging raised (the judge's own fault) is given back to
 the queue and tried again, up to :attr:`Worker.max_attempts` claims; after
 that, and for a submission whose claims keep killing workers, it is stored
 with the verdict ``internal_error``.
+
+Between submissions a worker runs **internal jobs** (:class:`~.queue.Job`),
+first come first served and ahead of submissions, since a caller waits on each:
+the tutor guard's candidate programs (:meth:`Worker.guard_job`) and publishing's
+reference run (:meth:`Worker.publish_job`). These are the only places, with the
+CLI, where sandboxes start.
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ from traitlets.config import LoggingConfigurable
 from codetutor.cli import CodeTutorBaseApp, UsageError
 
 from .events import configure_logging
+from .exceptions import ProblemError
 from .models import Submission as SubmissionRow
 from .problem import Problem
-from .queue import DatabaseQueue, Queue, RedisQueue, default_consumer_name
+from .queue import DatabaseQueue, Job, JobKind, Queue, RedisQueue, default_consumer_name
 from .store import Lease, Store, is_unavailable
 from .submission import Submission
 from .verdict import Verdict
@@ -69,6 +76,14 @@ class Worker(LoggingConfigurable):
 
     problem_cache_size = Int(64, help="Problem versions kept parsed in memory.").tag(config=True)
 
+    job_poll_s = Float(
+        0.2, help="How long an idle worker waits for a submission before it looks for jobs."
+    ).tag(config=True)
+
+    max_guard_programs = Int(8, help="Most candidate programs judged for one guard job.").tag(
+        config=True
+    )
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._problems: OrderedDict[int, Problem] = OrderedDict()
@@ -94,7 +109,11 @@ class Worker(LoggingConfigurable):
         backoff = 0.5
         while not stop.is_set():
             try:
-                lease = await self.queue.take(self.name, timeout_s=1.0)
+                job = await self.queue.take_job(self.name)
+                if job is not None:
+                    await self.run_job(job)
+                    continue
+                lease = await self.queue.take(self.name, timeout_s=self.job_poll_s)
                 backoff = 0.5
             except asyncio.CancelledError:
                 raise
@@ -177,6 +196,72 @@ class Worker(LoggingConfigurable):
             if stopping is not None:
                 stopping.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
+
+    # -- internal jobs ----------------------------------------------------------
+
+    async def run_job(self, job: Job) -> dict[str, Any]:
+        """Coroutine: run an internal job and store its result for the caller; returns it.
+
+        The judge's own failure becomes ``{"error": ...}`` in the result, never an
+        exception: the caller decides (the guard withholds what it could not check).
+        """
+        assert self.queue is not None
+        with structlog.contextvars.bound_contextvars(job_id=job.id, job=job.kind.value):
+            try:
+                if job.kind is JobKind.GUARD:
+                    result = await self.guard_job(job.payload)
+                else:
+                    result = await self.publish_job(job.payload)
+            except Exception as e:
+                self.log.exception("internal job %s (%s) failed", job.id, job.kind.value)
+                result = {"error": f"{type(e).__name__}: {e}"}
+            await self.queue.finish_job(job, result)
+            self.log.info("ran internal job %s (%s)", job.id, job.kind.value)
+            return result
+
+    async def guard_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Coroutine: judge ``payload["programs"]`` against a published problem.
+
+        ``payload``: ``{"problem": slug, "version": int | None, "programs": [source]}``.
+        Returns ``{"problem", "version", "results": [{"verdict", "accepted", "score"}]}``
+        in program order, or ``{"error"}`` for an unknown problem. Nothing is stored
+        as a submission.
+        """
+        store = self.store
+        assert store is not None
+        slug, version = str(payload["problem"]), payload.get("version")
+        row = await self._retry(lambda: store.get_problem(slug, version))
+        if row is None:
+            return {"error": f"no problem {slug!r}"}
+        problem = await self._problem(row.id)
+        results = []
+        for source in list(payload["programs"])[: self.max_guard_programs]:
+            try:
+                judged = await self.judge.judge(problem, Submission.from_source(str(source)))
+            except Exception as e:
+                self.log.warning("guard job: the judge failed: %s", e)
+                results.append({"verdict": None, "accepted": False, "error": str(e)})
+                continue
+            verdict = judged.verdict.value
+            results.append(
+                {"verdict": verdict, "accepted": verdict == "accepted", "score": judged.score}
+            )
+        return {"problem": row.slug, "version": row.version, "results": results}
+
+    async def publish_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Coroutine: run the reference solution of ``payload["notebook"]`` (publishing).
+
+        Returns ``{"bundle": ...}`` (the published problem's bundle) or
+        ``{"problem_error": {"message", "cell", "line"}}``.
+        """
+        from .publish import Publisher
+
+        try:
+            problem = Problem.from_notebook(nbformat.from_dict(payload["notebook"]))
+            published = await Publisher(parent=self, judge=self.judge).publish(problem)
+        except ProblemError as e:
+            return {"problem_error": {"message": e.message, "cell": e.cell, "line": e.line}}
+        return {"bundle": published.to_bundle()}
 
     async def _keep_lease(self, lease: Lease) -> None:
         assert self.store is not None and self.queue is not None

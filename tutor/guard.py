@@ -5,7 +5,8 @@ guard does not trust the model: it finds all code in the reply and withholds the
 reply when
 
 (a) some of that code *solves* the problem — it is judged against the problem's
-    public and hidden tests in the sandbox, through the real judge; or
+    public and hidden tests by the judge's workers, as an internal guard job
+    (:attr:`SolutionGuard.checker_class`; the tutor never runs code); or
 (b) some of that code *closely matches* the reference solution once names and
     formatting are normalised (AST-based: identifiers renamed canonically,
     docstrings and comments dropped, layout re-rendered), counting only the part of
@@ -31,11 +32,11 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from traitlets import Any as AnyTrait
-from traitlets import Bool, Float, Integer, default
-from traitlets.config import LoggingConfigurable
-
 from codetutor.tutor import metrics
+from codetutor.tutor.checker import JudgeServiceChecker, SolutionChecker
+from codetutor.tutor.problems import TutorProblem
+from traitlets import Bool, Float, Instance, Integer, Type, default
+from traitlets.config import LoggingConfigurable
 
 _BUILTINS = frozenset(dir(builtins))
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([\w+-]*)[^\n]*$")
@@ -426,7 +427,7 @@ def _with_entry_aliases(program: str, solution: str) -> str:
     return program + ("\n\n" + "\n".join(aliases) if aliases else "")
 
 
-def could_solve(program: str, problem: Any) -> bool:
+def could_solve(program: str, problem: TutorProblem) -> bool:
     """Whether judging ``program`` could possibly end in *accepted*.
 
     In function mode the tests call the solution's functions, so the program must
@@ -438,8 +439,7 @@ def could_solve(program: str, problem: Any) -> bool:
         tree = ast.parse(program)
     except (SyntaxError, ValueError):
         return False
-    mode = getattr(getattr(problem.meta, "mode", None), "value", "function")
-    if mode == "stdio":
+    if problem.mode == "stdio":
         return any(
             isinstance(node, ast.Call)
             and (
@@ -451,7 +451,7 @@ def could_solve(program: str, problem: Any) -> bool:
             )
             for node in ast.walk(tree)
         )
-    names = set(getattr(problem, "solution_names", None) or [])
+    names = set(problem.solution_names)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
             return True
@@ -465,9 +465,8 @@ def could_solve(program: str, problem: Any) -> bool:
 class SolutionGuard(LoggingConfigurable):
     """Checks replies against a problem (see the module docstring).
 
-    ``judge`` is anything with a coroutine ``judge(problem, submission)`` returning
-    a result with a ``verdict`` (the real :class:`codetutor.judge.judge.Judge` by
-    default).
+    Code that could solve the problem is judged by :attr:`checker` — on the judge
+    service's workers by default; the guard itself never runs code.
     """
 
     similarity_threshold = Float(
@@ -489,22 +488,32 @@ class SolutionGuard(LoggingConfigurable):
         help="Withhold a reply whose code could not be judged (judge failure).",
     ).tag(config=True)
 
-    judge = AnyTrait(help="The judge used to run candidate code (default: the real Judge).")
+    checker_class = Type(
+        default_value=JudgeServiceChecker,
+        klass=SolutionChecker,
+        help="""Who judges the code in replies: JudgeServiceChecker (guard jobs on the
+        judge service's workers, the default), or
+        codetutor.judge.local.LocalChecker (the judge in this process: the CLI, tests).""",
+    ).tag(config=True)
+
+    checker = Instance(SolutionChecker)
+
+    @default("checker")
+    def _default_checker(self) -> SolutionChecker:
+        checker: SolutionChecker = self.checker_class(parent=self)
+        return checker
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._published: dict[str, Any] = {}
-        self._verdicts: OrderedDict[tuple[Any, str], bool] = OrderedDict()
+        self._verdicts: OrderedDict[tuple[str, int, str], bool] = OrderedDict()
 
-    @default("judge")
-    def _default_judge(self) -> Any:
-        from codetutor.judge.judge import Judge
+    async def close(self) -> None:
+        """Coroutine: release the checker."""
+        await self.checker.close()
 
-        return Judge(parent=self)
-
-    def similar(self, problem: Any, programs: list[str]) -> tuple[float, str]:
+    def similar(self, problem: TutorProblem, programs: list[str]) -> tuple[float, str]:
         """Highest coverage of the reference by any program, and that program."""
-        reference = reference_tokens(problem.solution_source, problem.starter_source)
+        reference = reference_tokens(problem.solution, problem.starter)
         best, best_program = 0.0, ""
         for program in programs:
             candidate = normalise(program)
@@ -516,37 +525,28 @@ class SolutionGuard(LoggingConfigurable):
                 best, best_program = score, program
         return best, best_program
 
-    async def published(self, problem: Any) -> Any:
-        """Coroutine: ``problem`` with its expected values (publishing a notebook once)."""
-        if getattr(problem, "is_published", True):
-            return problem
-        cached = self._published.get(problem.sha256)
-        if cached is None:
-            from codetutor.judge.publish import Publisher
+    async def solving(self, problem: TutorProblem, programs: list[str]) -> str | None:
+        """Coroutine: the first of ``programs`` the judge accepts for ``problem``, or None.
 
-            cached = await Publisher(parent=self, judge=self.judge).publish(problem)
-            self._published[problem.sha256] = cached
-        return cached
+        Verdicts are remembered (a streamed reply is checked after every line:
+        each program is judged once); the rest go to :attr:`checker` in one call.
+        Raises what the checker raises.
+        """
+        key = (problem.id, problem.version)
+        unknown = [p for p in programs if (*key, p) not in self._verdicts]
+        if unknown:
+            accepted = await self.checker.accepted(problem, unknown)
+            for program, verdict in zip(unknown, accepted, strict=True):
+                self._verdicts[(*key, program)] = verdict
+            while len(self._verdicts) > 2048:
+                self._verdicts.popitem(last=False)
+        for program in programs:
+            self._verdicts.move_to_end((*key, program))
+            if self._verdicts[(*key, program)]:
+                return program
+        return None
 
-    async def solves(self, problem: Any, program: str) -> bool:
-        """Coroutine: whether ``program`` is accepted by the judge for ``problem``."""
-        from codetutor.judge.submission import Submission
-
-        key = (getattr(problem, "sha256", id(problem)), program)
-        if key in self._verdicts:
-            self._verdicts.move_to_end(key)
-            return self._verdicts[key]
-        problem = await self.published(problem)
-        result = await self.judge.judge(problem, Submission.from_source(program))
-        verdict = getattr(result.verdict, "value", result.verdict)
-        accepted = verdict == "accepted"
-        # A streamed reply is checked after every line: judge each program once.
-        self._verdicts[key] = accepted
-        if len(self._verdicts) > 2048:
-            self._verdicts.popitem(last=False)
-        return accepted
-
-    async def check(self, problem: Any, reply: str) -> GuardResult:
+    async def check(self, problem: TutorProblem, reply: str) -> GuardResult:
         """Coroutine: decide whether ``reply`` may be shown to a student of ``problem``.
 
         Never raises for anything in the reply; judge failures withhold the reply
@@ -561,13 +561,13 @@ class SolutionGuard(LoggingConfigurable):
         if not result.allowed:
             self.log.info(
                 "withheld a reply for %s: %s (similarity %.2f)",
-                problem.meta.id,
+                problem.id,
                 result.reason,
                 result.similarity,
             )
         return result
 
-    async def _check(self, problem: Any, reply: str) -> GuardResult:
+    async def _check(self, problem: TutorProblem, reply: str) -> GuardResult:
         fragments = extract_fragments(reply)
         programs = candidate_programs(fragments)
         if not fragments:
@@ -585,37 +585,34 @@ class SolutionGuard(LoggingConfigurable):
                 checked=programs,
             )
         if self.judge_replies:
-            judged = 0
-            for program in programs:
-                if judged >= self.max_judged_programs:
-                    break
-                if not could_solve(program, problem):
-                    continue
-                program = _with_entry_aliases(program, problem.solution_source)
-                judged += 1
-                try:
-                    accepted = await self.solves(problem, program)
-                except Exception as e:
-                    self.log.warning("guard could not judge reply code: %s", e)
-                    if self.fail_closed:
-                        return GuardResult(
-                            False,
-                            "code in the reply could not be checked",
-                            metrics.GuardDecision.withheld_judged,
-                            similarity=score,
-                            code=program,
-                            checked=programs,
-                        )
-                    continue
-                if accepted:
+            judged = [
+                _with_entry_aliases(program, problem.solution)
+                for program in programs
+                if could_solve(program, problem)
+            ][: self.max_judged_programs]
+            try:
+                solving = await self.solving(problem, judged) if judged else None
+            except Exception as e:
+                self.log.warning("guard could not judge reply code: %s", e)
+                if self.fail_closed:
                     return GuardResult(
                         False,
-                        "code in the reply solves the problem (accepted by the judge)",
+                        "code in the reply could not be checked",
                         metrics.GuardDecision.withheld_judged,
                         similarity=score,
-                        code=program,
+                        code=judged[0],
                         checked=programs,
                     )
+                solving = None
+            if solving is not None:
+                return GuardResult(
+                    False,
+                    "code in the reply solves the problem (accepted by the judge)",
+                    metrics.GuardDecision.withheld_judged,
+                    similarity=score,
+                    code=solving,
+                    checked=programs,
+                )
         return GuardResult(
             True,
             f"code does not solve the problem (closest match {score:.0%} of the reference)",

@@ -14,25 +14,22 @@ student only through the :class:`~codetutor.tutor.guard.SolutionGuard`:
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-from traitlets import Any as AnyTrait
-from traitlets import Float, Instance, Integer, List, Unicode, default
-from traitlets.config import LoggingConfigurable
 
 from codetutor.tutor import prompts, review
 from codetutor.tutor.engine import GenerationRequest
-from codetutor.tutor.exceptions import BadRequestError, ProblemError, RateLimitedError
+from codetutor.tutor.exceptions import BadRequestError, RateLimitedError, TutorError
 from codetutor.tutor.guard import SolutionGuard
 from codetutor.tutor.memory import ChatMemory
 from codetutor.tutor.metrics import RejectReason
+from codetutor.tutor.problems import JudgeClient, LastVerdict, TutorProblem
 from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
+from traitlets import Any as AnyTrait
+from traitlets import Float, Instance, Integer, Type, Unicode, default
+from traitlets.config import LoggingConfigurable
 
 _MAYBE_CODE = re.compile(
     r"[`()\[\]{}=:;]|^\s{2,}\S|\b(?:def|return|for|while|import|lambda|print)\b", re.M
@@ -56,23 +53,22 @@ class Tutor(LoggingConfigurable):
         help="Token buckets per user (default: the judge service's RateLimiter)."
     )
 
-    problem_dirs = List(
-        Unicode(),
-        help="""Directories holding problems, looked up by id as ID.bundle, ID.ipynb or
-        ID/problem.ipynb. The tutor reads the reference solution from here (for the
-        guard); the student never sends it.""",
+    judge_class = Type(
+        default_value=JudgeClient,
+        klass=JudgeClient,
+        help="""Where problems and students' last verdicts come from: JudgeClient (the
+        judge service's tutor endpoints, with this service's Hub token), or
+        codetutor.judge.local.FolderJudge (problem folders in this process: the CLI,
+        tests).""",
     ).tag(config=True)
-    judge_db_url = Unicode(
-        "",
-        help="""The judge's database (an SQLAlchemy URL, as the judge service's Store.url).
-        When set, a problem is read from what instructors published to the judge (its
-        newest version) before :attr:`problem_dirs` are searched.""",
-    ).tag(config=True)
-    problem_refresh_s = Float(
-        30.0,
-        help="Seconds a problem read from the judge's database is used before its "
-        "newest version is looked up again.",
-    ).tag(config=True)
+
+    judge = Instance(JudgeClient)
+
+    @default("judge")
+    def _default_judge(self) -> JudgeClient:
+        judge: JudgeClient = self.judge_class(parent=self)
+        return judge
+
     rate_limit_class = Unicode(
         "ai", help="The RateLimiter limit class of tutor requests (SPEC: AI burst 5)."
     ).tag(config=True)
@@ -117,93 +113,34 @@ class Tutor(LoggingConfigurable):
 
         return RateLimiter(parent=self)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._problems: dict[str, Any] = {}
-        #: problem id -> (problem, its version in the judge's database, when it was checked)
-        self._published: dict[str, tuple[Any, int, float]] = {}
-        self._store: Any = None
-
     # -- problems and admission ------------------------------------------
 
-    async def get_problem(self, problem_id: str) -> Any:
-        """Coroutine: the problem with ``problem_id``, as published to the judge (when
-        :attr:`judge_db_url` is set and it is there), else from :attr:`problem_dirs`.
+    async def get_problem(self, problem_id: str) -> TutorProblem:
+        """Coroutine: the newest version of ``problem_id``, from :attr:`judge`.
 
         Raises :class:`BadRequestError` for a malformed id, :class:`ProblemError` for
-        an unknown or unreadable problem.
+        an unknown problem, :class:`JudgeUnavailableError` when the judge cannot say.
         """
         if not isinstance(problem_id, str) or not _PROBLEM_ID.match(problem_id):
             raise BadRequestError("problem_id must be a problem's id")
-        if self.judge_db_url:
-            problem = await self._published_problem(problem_id)
-            if problem is not None:
-                return problem
-        return self.load_problem(problem_id)
+        return await self.judge.problem(problem_id)
 
-    async def _published_problem(self, problem_id: str) -> Any:
-        """The newest published version of ``problem_id`` in the judge's database, or None."""
-        from sqlalchemy.exc import SQLAlchemyError
+    async def last_verdict(self, user: str, problem_id: str) -> LastVerdict:
+        """Coroutine: ``user``'s last verdict on ``problem_id`` from the judge (empty if unknown).
 
-        from codetutor.judge.exceptions import ProblemError as JudgeProblemError
-        from codetutor.judge.problem import Problem
-        from codetutor.judge.store import Store
-
-        cached = self._published.get(problem_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[2] < self.problem_refresh_s:
-            return cached[0]
+        The chat is grounded in it; when the judge cannot say, the chat goes on without.
+        """
         try:
-            if self._store is None:
-                self._store = Store(url=self.judge_db_url, parent=self)
-            await self._store.connect()
-            row = await self._store.get_problem(problem_id)
-            if row is None:
-                return None
-            if cached is not None and cached[1] == row.version:
-                problem = cached[0]
-            else:
-                problem = Problem.from_bundle(json.loads(await self._store.get_bundle(row.id)))
-        except (SQLAlchemyError, OSError, KeyError, ValueError, JudgeProblemError) as e:
-            # The judge's database is down or the bundle unreadable: keep answering with
-            # what was read before, else with problem_dirs.
-            self.log.warning("tutor: problem %r not read from the judge: %r", problem_id, e)
-            return cached[0] if cached is not None else None
-        self._published[problem_id] = (problem, row.version, now)
-        return problem
+            return await self.judge.last_verdict(user, problem_id)
+        except TutorError as e:
+            self.log.info("tutor: no verdict of %s on %s: %s", user, problem_id, e)
+            return LastVerdict()
 
     async def close(self) -> None:
-        """Coroutine: release the judge database and Redis connections (if opened)."""
+        """Coroutine: release the judge client, the guard and Redis connections (if opened)."""
         await self.memory.close()
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
-
-    def load_problem(self, problem_id: str) -> Any:
-        """The problem with ``problem_id`` from :attr:`problem_dirs`; raises ProblemError."""
-        from codetutor.judge.exceptions import ProblemError as JudgeProblemError
-        from codetutor.judge.problem import Problem
-
-        if not isinstance(problem_id, str) or not _PROBLEM_ID.match(problem_id):
-            raise BadRequestError("problem_id must be a problem's id")
-        if problem_id in self._problems:
-            return self._problems[problem_id]
-        for directory in self.problem_dirs:
-            for candidate in (
-                Path(directory, f"{problem_id}.bundle"),
-                Path(directory, f"{problem_id}.ipynb"),
-                Path(directory, problem_id, "problem.ipynb"),
-            ):
-                if candidate.is_file():
-                    try:
-                        problem = Problem.load(candidate)
-                    except JudgeProblemError as e:
-                        raise ProblemError(
-                            f"{candidate}: {e}", "This problem cannot be read."
-                        ) from e
-                    self._problems[problem_id] = problem
-                    return problem
-        raise ProblemError(f"no problem {problem_id!r} in {self.problem_dirs}", "Unknown problem.")
+        await self.judge.close()
+        await self.guard.close()
 
     async def admit(self, user: str, endpoint: str, groups: list[str] | None = None) -> None:
         """Coroutine: charge one request to ``user``; raise RateLimitedError past a limit."""
@@ -283,6 +220,9 @@ class Tutor(LoggingConfigurable):
             raise BadRequestError("message or code too long")
         problem = await self.get_problem(problem_id)
         await self.admit(user, "chat", groups)
+        if verdict is None:
+            last = await self.last_verdict(user, problem_id)
+            verdict, attempts = last.verdict, max(attempts, last.attempts)
         language = prompts.choose_language(lang, message or code)
         level: prompts.HintLevel | None = None
         line: int | None = None
@@ -290,12 +230,12 @@ class Tutor(LoggingConfigurable):
             asked = await self.memory.count_hint(user, problem_id)
             level = prompts.hint_level(max(0, int(attempts)), asked, self.attempts_per_level)
             if level is prompts.HintLevel.LINE:
-                line = prompts.suspect_line(code or "", problem.solution_source)
+                line = prompts.suspect_line(code or "", problem.solution)
             if not message:
                 message = "힌트를 주세요." if language == "ko" else "Can I have a hint?"
         context = prompts.TutorContext(
-            statement=problem.statement(language),
-            title=problem.meta.title_for(language),
+            statement=problem.statement,
+            title=problem.title_for(language),
             code=code or "",
             verdict=prompts.student_verdict(verdict),
             lang=language,
@@ -366,15 +306,15 @@ class Tutor(LoggingConfigurable):
     async def _withhold(
         self,
         user: str,
-        problem: Any,
+        problem: TutorProblem,
         message: str,
         language: str,
         level: prompts.HintLevel,
         line: int | None,
         reason: str,
     ) -> AsyncIterator[dict[str, Any]]:
-        text = prompts.fallback_hint(language, level, list(problem.meta.tags), line)
-        await self._remember(user, problem.meta.id, message, text)
+        text = prompts.fallback_hint(language, level, list(problem.tags), line)
+        await self._remember(user, problem.id, message, text)
         yield {"type": "replace", "text": text, "reason": reason}
         yield {
             "type": "done",
@@ -408,7 +348,7 @@ class Tutor(LoggingConfigurable):
         problem = await self.get_problem(problem_id) if problem_id else None
         await self.admit(user, "review", groups)
         language = prompts.choose_language(lang, code)
-        statement = problem.statement(language) if problem is not None else ""
+        statement = problem.statement if problem is not None else ""
         request = GenerationRequest(
             user=user,
             messages=review.review_messages(code, language, statement),

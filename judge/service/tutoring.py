@@ -23,11 +23,10 @@ Only a caller holding :data:`SCOPE_TUTOR` gets past :meth:`TutoringHandler.prepa
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from ..models import Problem as ProblemRow
+from ..local import tutor_problem_view
 from ..models import SubmissionStatus
-from ..problem import Problem, Visibility
+from ..problem import Problem
 from ..queue import Job, JobKind, JobState, valid_job_id
 from .base import MAX_INT32, APIError, JudgeHandler
 from .views import result_view
@@ -41,30 +40,6 @@ MAX_PROGRAM_CHARS = 20000
 MAX_WAIT_S = 60.0
 
 
-def tutor_problem_view(row: ProblemRow, problem: Problem) -> dict[str, Any]:
-    """What the tutor may know about a problem version: no hidden test is in it.
-
-    The reference solution is included for the guard (similarity to it withholds a
-    reply) and for pointing at a suspect line; the tutor never puts it in a prompt.
-    """
-    meta = problem.meta
-    return {
-        "id": row.slug,
-        "version": row.version,
-        "title": dict(meta.title),
-        "difficulty": meta.difficulty,
-        "tags": list(meta.tags),
-        "mode": meta.mode.value,
-        "statement": problem.statement_source,
-        "starter": problem.starter_source,
-        "solution": problem.solution_source,
-        "solution_names": list(problem.solution_names),
-        "public_cases": [c.source for c in problem.cases if c.visibility is Visibility.PUBLIC],
-        "hidden_case_count": sum(1 for c in problem.cases if c.visibility is Visibility.HIDDEN),
-        "sha256": row.sha256,
-    }
-
-
 class TutoringHandler(JudgeHandler):
     """Base of the tutor's endpoints: every one needs :data:`SCOPE_TUTOR`."""
 
@@ -75,14 +50,14 @@ class TutoringHandler(JudgeHandler):
 
 
 class TutorProblemHandler(TutoringHandler):
-    """``GET api/tutor/problems/SLUG``: :func:`tutor_problem_view` of a problem version."""
+    """``GET api/tutor/problems/SLUG``: :func:`~..local.tutor_problem_view` of a version."""
 
     query_parameters = frozenset({"version"})
 
     async def get(self, slug: str) -> None:
         row = await self.find_problem(slug, self.get_query_argument("version", None))
         problem = Problem.from_bundle(json.loads(await self.store.get_bundle(row.id)))
-        self.write_json(tutor_problem_view(row, problem))
+        self.write_json(tutor_problem_view(problem, row.version))
 
 
 class TutorVerdictHandler(TutoringHandler):
