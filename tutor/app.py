@@ -10,8 +10,10 @@ from typing import Any
 
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
+from codetutor.tutor.exceptions import TutorError
 from codetutor.tutor.guard import SolutionGuard
 from codetutor.tutor.memory import ChatMemory
+from codetutor.tutor.problems import JudgeClient
 from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
 from codetutor.tutor.service import LLMService, ServiceBase, TutorService
@@ -112,6 +114,7 @@ class TutorServeApp(CodeTutorBaseApp):
         TutorService,
         Tutor,
         SolutionGuard,
+        JudgeClient,
         DailyQuota,
         ChatMemory,
         RateLimiter,
@@ -128,7 +131,7 @@ class TutorServeApp(CodeTutorBaseApp):
         "port": "TutorService.port",
         "ip": "TutorService.ip",
         "gpu-layers": "LlamaCppEngine.n_gpu_layers",
-        "problems": "Tutor.problem_dirs",
+        "judge-url": "JudgeClient.url",
         "llm-url": "TutorServeApp.llm_url",
         "config": "TutorServeApp.config_file",
     }
@@ -162,13 +165,13 @@ class CheckReplyApp(CodeTutorBaseApp):
     }
 
     def start(self) -> None:
-        from codetutor.judge.exceptions import ProblemError
-        from codetutor.judge.problem import Problem
-
         problem_path, reply_path = self.positional(2, "PROBLEM.ipynb REPLY.md [--json]")
+        # A command-line tool may judge in its own process (a service never does).
+        self.config.SolutionGuard.checker_class = "codetutor.judge.local.LocalChecker"
+        guard = SolutionGuard(parent=self)
         try:
-            problem = Problem.load(problem_path)
-        except ProblemError as e:
+            problem = guard.checker.load(problem_path)  # type: ignore[attr-defined]
+        except TutorError as e:
             raise UsageError(str(e)) from e
         try:
             reply = Path(reply_path).read_text(encoding="utf-8")
@@ -176,13 +179,10 @@ class CheckReplyApp(CodeTutorBaseApp):
             raise UsageError(f"cannot read {reply_path}: {e}") from e
 
         async def check() -> dict[str, Any]:
-            guard = SolutionGuard(parent=self)
             try:
                 result = await guard.check(problem, reply)
             finally:
-                close = getattr(guard.judge, "close", None)
-                if close is not None:
-                    await close()
+                await guard.close()
             return {"allowed": result.allowed, "reason": result.reason}
 
         outcome = asyncio.run(check())
