@@ -105,6 +105,18 @@ def leftover_cgroups(uids: range = SANDBOX_UIDS) -> list[str]:
     ]
 
 
+def remove_leftover_cgroups(uids: range = SANDBOX_UIDS) -> None:
+    """Kill what is left in the sandbox groups of ``uids`` and remove the groups, through
+    the confinement in use (v1 or v2 cgroups; none has no groups to remove)."""
+    prov = BubblewrapProvisioner(config=judge_config())
+    kind = prov.confinement_class()
+    for name in leftover_cgroups(uids):
+        group = kind.existing(prov.cgroup_root, name)
+        if group is not None:
+            group.kill_all(timeout=1.0)
+            group.remove()
+
+
 def leftover_sandbox_dirs() -> list[str]:
     runtime = Path(RUNTIME_DIR)
     if not runtime.is_dir():

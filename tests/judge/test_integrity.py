@@ -52,6 +52,7 @@ from .conftest import (
     leftover_cgroups,
     leftover_sandbox_dirs,
     published,
+    remove_leftover_cgroups,
     sandbox_processes,
 )
 
@@ -137,11 +138,7 @@ def _remove_leftovers() -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (sandbox_processes() or leftover_cgroups()):
         _kill_sandboxes()
-        for group in sorted(leftover_cgroups(), key=len, reverse=True):
-            try:
-                os.rmdir(group)
-            except OSError:
-                pass
+        remove_leftover_cgroups()
         time.sleep(0.1)
     for path in leftover_sandbox_dirs():
         shutil.rmtree(path, ignore_errors=True)
