@@ -1,8 +1,8 @@
 """Fixtures of the server extension tests: real judge and tutor services.
 
 The judge (``codetutor judge-service`` with a worker, on SQLite) and the tutor
-(``codetutor tutor serve`` with the bundled model) run as real processes for the
-whole session, authenticating callers against :class:`FakeHub` (the judge
+(``codetutor tutor serve`` with the bundled model, reaching the judge with its own
+service token) run as real processes for the whole session, authenticating callers against :class:`FakeHub` (the judge
 tests' stand-in for JupyterHub's ``/hub/api/user``). The Jupyter server under
 test (pytest-jupyter's ``jp_serverapp``) is "owned" by one of the users below:
 its extension calls the services with that user's token, as a real user server
@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 import requests
+from codetutor.hub.roles import INSTRUCTOR_SCOPES, STUDENT_SCOPES, TUTOR_SERVICE_SCOPES
 
 # pytest-jupyter's fixtures (jp_fetch, jp_ws_fetch, jp_serverapp, ...) for this folder
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 
-from codetutor.hub.roles import INSTRUCTOR_SCOPES, STUDENT_SCOPES
 from tests.judge.service.judge_service_helpers import FakeHub, ServiceProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,8 +48,9 @@ class Users:
 class TutorProcess:
     """``codetutor tutor serve`` as a Hub service (Hub auth against the fake Hub)."""
 
-    def __init__(self, hub: FakeHub, workdir: Path) -> None:
+    def __init__(self, hub: FakeHub, workdir: Path, judge_url: str) -> None:
         self.hub = hub
+        self.judge_url = judge_url
         self.port = free_port()
         self.log_path = workdir / f"tutor-{self.port}.log"
         self.base = f"http://127.0.0.1:{self.port}/services/tutor/"
@@ -73,7 +74,8 @@ class TutorProcess:
             "tutor",
             "serve",
             f"--port={self.port}",
-            f"--Tutor.problem_dirs={NOTEBOOKS}",
+            # problems and last verdicts from the judge, guard jobs on its worker
+            f"--JudgeClient.url={self.judge_url}",
             "--Tutor.chat_max_tokens=24",
             "--Tutor.review_max_tokens=32",
         ]
@@ -141,9 +143,15 @@ def judge_service(
 
 @pytest.fixture(scope="session")
 def tutor_service(
-    fake_hub: FakeHub, tmp_path_factory: pytest.TempPathFactory
+    fake_hub: FakeHub, judge_service: ServiceProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TutorProcess]:
-    tutor = TutorProcess(fake_hub, tmp_path_factory.mktemp("tutor"))
+    # the tutor service's own token: the Hub's tutor-service role
+    fake_hub.tokens["tutor-service-token"] = {
+        "kind": "service",
+        "name": "tutor",
+        "scopes": TUTOR_SERVICE_SCOPES,
+    }
+    tutor = TutorProcess(fake_hub, tmp_path_factory.mktemp("tutor"), judge_service.base)
     tutor.start()
     yield tutor
     tutor.stop()

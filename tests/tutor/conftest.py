@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from traitlets import Float, Integer, List, Unicode
-from traitlets.config import Config
-
 from codetutor.tutor.engine import CancelToken, Chunk, Engine, GenerationRequest, Usage
 from codetutor.tutor.service import LLMService, ServiceBase, TutorService
+from traitlets import Float, Integer, List, Unicode
+from traitlets.config import Config
 
 FILES = Path(__file__).resolve().parent / "files"
 
@@ -111,6 +110,17 @@ async def start_service() -> AsyncIterator[Any]:
     yield start
     for service in started:
         await service.stop()
+
+
+def local_judge(c: Config) -> Config:
+    """``c`` with the judge in this process: problems from :data:`FILES`, guard judged here.
+
+    Tests only (and the CLI): the tutor service reaches the judge service otherwise.
+    """
+    c.Tutor.judge_class = "codetutor.judge.local.FolderJudge"
+    c.FolderJudge.problem_dirs = [str(FILES)]
+    c.SolutionGuard.checker_class = "codetutor.judge.local.LocalChecker"
+    return c
 
 
 def scripted_config(**engine: Any) -> Config:
@@ -221,4 +231,4 @@ async def read_events(reader: Any, count: int, within_s: float = 60) -> list[str
     return events
 
 
-__all__ = ["FILES", "LLMService", "TutorService", "metric_value"]
+__all__ = ["FILES", "LLMService", "TutorService", "local_judge", "metric_value"]

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from codetutor.tutor.service import TutorService
 from tornado import httpserver, web
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
-from codetutor.tutor.service import TutorService
-
-from .conftest import FILES, Running, ScriptedEngine, free_port, scripted_config
+from .conftest import Running, ScriptedEngine, free_port, local_judge, scripted_config
 
 SCOPE = "access:services!service=tutor"
 MODELS = {
@@ -49,7 +48,7 @@ async def hub_service(start_service: Any, hub_api: str) -> Running:
     config.HubAuth.api_token = "tutor-service-token"
     config.HubAuth.access_scopes = {SCOPE}
     config.HubAuth.cache_max_age = 0
-    config.Tutor.problem_dirs = [str(FILES)]
+    local_judge(config)
     running: Running = await start_service(TutorService, config)
     return running
 

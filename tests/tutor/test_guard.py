@@ -1,4 +1,9 @@
-"""The solution guard, with the real judge (sandboxed kernels), and its CLI."""
+"""The solution guard, with the real judge (sandboxed kernels) in this process, and its CLI.
+
+The tutor service judges through the judge service's workers instead
+(tests/judge/service/test_judge_service_tutoring.py); here
+:class:`~codetutor.judge.local.LocalChecker` runs the same judge in the test.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from codetutor.judge.problem import Problem
+from codetutor.judge.local import LocalChecker
+from codetutor.tutor.checker import SolutionChecker
 from codetutor.tutor.guard import (
     SolutionGuard,
     candidate_programs,
@@ -18,6 +23,8 @@ from codetutor.tutor.guard import (
     normalise,
     reference_tokens,
 )
+from codetutor.tutor.problems import TutorProblem
+from traitlets.config import Config
 
 from .conftest import FILES
 
@@ -27,15 +34,16 @@ SUM = FILES / "sum-of-two.ipynb"
 
 
 @pytest.fixture(scope="module")
-def problems() -> dict[str, Problem]:
-    return {p.stem: Problem.load(p) for p in (DEDUPE, VOWELS, SUM)}
+def problems() -> dict[str, TutorProblem]:
+    checker = LocalChecker(problem_dirs=[str(FILES)])
+    return {p.stem: checker.load(p) for p in (DEDUPE, VOWELS, SUM)}
 
 
 @pytest.fixture
 async def guard() -> AsyncIterator[SolutionGuard]:
-    g = SolutionGuard()
+    g = SolutionGuard(checker=LocalChecker(problem_dirs=[str(FILES)]))
     yield g
-    await g.judge.close()
+    await g.close()
 
 
 def test_extracts_fenced_indented_inline_and_prose_code() -> None:
@@ -76,9 +84,9 @@ def test_normalisation_ignores_names_formatting_comments_and_docstrings() -> Non
     assert normalise("len(xs)") != normalise("sum(xs)")
 
 
-def test_starter_code_is_not_a_secret(problems: dict[str, Problem]) -> None:
+def test_starter_code_is_not_a_secret(problems: dict[str, TutorProblem]) -> None:
     problem = problems["sum-of-two"]
-    secret = reference_tokens(problem.solution_source, problem.starter_source)
+    secret = reference_tokens(problem.solution, problem.starter)
     assert secret == normalise("print(a + b)")
 
 
@@ -152,7 +160,11 @@ DISGUISED = [
 
 @pytest.mark.parametrize(("problem_id", "reply", "reason"), DISGUISED)
 async def test_disguised_solutions_are_withheld(
-    guard: SolutionGuard, problems: dict[str, Problem], problem_id: str, reply: str, reason: str
+    guard: SolutionGuard,
+    problems: dict[str, TutorProblem],
+    problem_id: str,
+    reply: str,
+    reason: str,
 ) -> None:
     result = await guard.check(problems[problem_id], reply)
     assert not result.allowed
@@ -171,14 +183,14 @@ HINTS = [
 
 @pytest.mark.parametrize(("problem_id", "reply"), HINTS)
 async def test_hints_pass(
-    guard: SolutionGuard, problems: dict[str, Problem], problem_id: str, reply: str
+    guard: SolutionGuard, problems: dict[str, TutorProblem], problem_id: str, reply: str
 ) -> None:
     result = await guard.check(problems[problem_id], reply)
     assert result.allowed, result.reason
 
 
 async def test_wrong_code_in_a_reply_passes(
-    guard: SolutionGuard, problems: dict[str, Problem]
+    guard: SolutionGuard, problems: dict[str, TutorProblem]
 ) -> None:
     reply = (
         "This version is wrong because it forgets order:\n"
@@ -189,15 +201,17 @@ async def test_wrong_code_in_a_reply_passes(
     assert "does not solve" in result.reason
 
 
-class FailingJudge:
-    """A judge whose sandbox is broken: every call raises."""
+class FailingChecker(SolutionChecker):
+    """A checker whose judge is broken: every call raises."""
 
-    async def judge(self, problem: object, submission: object) -> object:
+    async def accepted(self, problem: TutorProblem, programs: list[str]) -> list[bool]:
         raise RuntimeError("sandbox unavailable")
 
 
-async def test_judge_failure_withholds_code(problems: dict[str, Problem]) -> None:
-    guard = SolutionGuard(judge=FailingJudge())
+async def test_judge_failure_withholds_code(problems: dict[str, TutorProblem]) -> None:
+    config = Config()
+    config.SolutionGuard.checker_class = FailingChecker
+    guard = SolutionGuard(config=config)
     reply = "```python\ndef dedupe(xs):\n    return sorted(xs)\n```"
     result = await guard.check(problems["dedupe"], reply)
     assert not result.allowed

@@ -8,10 +8,6 @@ import sys
 from typing import Any
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPResponse
-from tornado.websocket import WebSocketClientConnection, websocket_connect
-from traitlets.config import Config
-
 from codetutor.tutor.engine import OpenAIEngine
 from codetutor.tutor.prompts import (
     HintLevel,
@@ -22,8 +18,11 @@ from codetutor.tutor.prompts import (
     suspect_line,
 )
 from codetutor.tutor.service import TutorService
+from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+from traitlets.config import Config
 
-from .conftest import FILES, Running, ScriptedEngine, free_port, scripted_config
+from .conftest import FILES, Running, ScriptedEngine, free_port, local_judge, scripted_config
 
 SOLUTION_REPLY = (
     "Sure! Here you go:\n```python\ndef dedupe(items):\n    seen = set()\n"
@@ -55,8 +54,7 @@ INSTRUCTOR_VERDICT = {
 
 
 def tutor_config(config: Config | None = None) -> Config:
-    c = config or Config()
-    c.Tutor.problem_dirs = [str(FILES)]
+    c = local_judge(config or Config())
     c.Tutor.temperature = 0.0
     c.SolutionGuard.judge_replies = True
     return c
@@ -134,7 +132,6 @@ async def test_korean_message_gets_a_korean_turn_from_the_real_model(real_tutor:
 @pytest.mark.slow
 async def test_review_with_the_real_model_is_schema_valid(real_tutor: Running) -> None:
     import jsonschema
-
     from codetutor.tutor.review import REVIEW_SCHEMA
 
     item_schema = REVIEW_SCHEMA["properties"]["findings"]["items"]
@@ -349,8 +346,8 @@ async def test_tutor_serve_command_against_the_llm_service(llm_url: str) -> None
         str(port),
         "--llm-url",
         llm_url + "/v1",
-        "--problems",
-        str(FILES),
+        "--Tutor.judge_class=codetutor.judge.local.FolderJudge",
+        f"--FolderJudge.problem_dirs={FILES}",
         "--Tutor.chat_max_tokens=16",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
