@@ -1,61 +1,80 @@
-"""Offline evaluation of the recommender against a difficulty-only baseline, in the same run.
+"""Recommender evaluation on simulated students who are not the model's own form.
 
-Synthetic class: the problem set of ``notebooks/`` (slugs, difficulty, tags) and
-students of *known* skill. Each student has a true ability and a true skill
-offset per tag; each problem a true difficulty near what its 1..5 level says.
-A submission is accepted with probability
-``sigmoid(ability + mean tag offset - difficulty + 0.4 * earlier failures on it)``,
-and solving a tag's problem teaches a little of that tag. Students choose
-problems by their displayed difficulty (near their level) and retry failures
-often, as real students do. Their submissions are interleaved in time and
-replayed in order.
+The class is simulated with a model the recommender does not share:
 
-Two predictors of "this submission will be accepted", each making its
-prediction before it learns the verdict:
+- **items**: the problem set of ``notebooks/`` (slugs, 1..5 levels, tags), each
+  with a 2PL IRT discrimination ``a`` (log-normal around 1) and difficulty ``b``
+  (near what its level says, with noise);
+- **students**: a true ability per tag (a student's general level plus a spread
+  per tag). A problem needs all of its tags: the ability it sees is half the
+  weakest of them plus half their mean. The first try succeeds with
+  ``sigmoid(a * (ability - b) + noise)``; a retry of the same problem with
+  ``1 - (1 - p) ** (1 + retries / 2)`` (students fix their code);
+- **learning depends on practice**: every attempt on a problem adds to the
+  student's ability in each of its tags ``rate * (0.3 + 0.7 * accepted) /
+  (1 + attempts so far on that tag / 4)`` (diminishing returns; the rate is the
+  student's own), and what was learned fades with a 30-day time constant when the
+  tag is not practised.
 
-- **model**: :class:`codetutor.judge.insight.Insight` (the Elo-style model the
-  service uses);
-- **baseline**: difficulty only: the acceptance rate so far of submissions to
-  problems of the same difficulty level.
+The recommender model (:mod:`codetutor.insight`: an Elo-style rating with tag
+skills and a retry gain) knows none of this. First the class practises on its own
+for ``--warmup`` submissions each (students pick problems near their level and
+retry failures); every policy learns from that history. Then, one round a day,
+each policy picks the next problem for every student, who tries it up to three
+times; every policy learns from each verdict as it comes. Policies, each run from
+the same state with the same random stream:
 
-Reported: log-loss, Brier score, expected calibration error (10 bins) and a
-calibration table of each, and the ratios model/baseline (lower is better).
-Then recommendation quality, judged with the *true* success probabilities: at
-the end of the history, each student's first recommendation from
-:class:`~codetutor.judge.insight.Recommender` against the baseline's choice (the
-easiest unsolved problem at the student's next difficulty level): how often the
-choice falls in the target band and how far it is from the band's middle.
+- **model**: :class:`~codetutor.insight.recommend.Recommender` over
+  :class:`~codetutor.insight.model.Insight`, as the service runs it;
+- **elo**: a plain per-student Elo rating without tags (one rating per student,
+  one per problem, constant K), picking the unsolved problem whose predicted
+  success is closest to the middle of the recommender's own target band;
+- **random**: any unsolved problem;
+- **oracle**: the problem whose *true* success is closest to 0.6 (a ceiling, not
+  a policy anyone can run).
 
-    python bench/recommend.py [--students 300] [--submissions 60] [--seed 7] [--json]
+Reported, with the simulator's truth: the share of recommendations in the
+student's zone of proximal development (true first-try success 0.4 to 0.8), the
+mean true success of a recommendation, problems solved per recommendation, and
+the learning gain: the student's expected score over the whole problem set after
+the rounds minus before them (forgetting included; "no practice" shows what
+forgetting alone does). Then each policy's ratio to the baselines run in the same
+process, and how well the two ratings predict the warm-up verdicts (log-loss,
+each prediction made before its verdict). Several seeds; mean and spread.
+
+    python bench/recommend.py [--seeds 1,2,3,4,5] [--students 200] [--warmup 20]
+                              [--rounds 15] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import random
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from codetutor.judge.insight import (
-    ACCEPTED,
-    Attempt,
-    History,
-    Insight,
-    ProblemInfo,
-    Recommender,
-    sigmoid,
-)
+from codetutor.insight.history import ACCEPTED, Attempt, History, ProblemInfo
+from codetutor.insight.model import Insight, sigmoid
+from codetutor.insight.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 9, 1, tzinfo=UTC)
-RETRY_GAIN = 0.4
-LEARNING = 0.08
+#: the zone of proximal development, in true first-try success
+ZPD = (0.4, 0.8)
+#: logit noise of one attempt (a good or a bad day)
+ATTEMPT_NOISE = 0.3
+#: days for what was learned in a tag to fade to 1/e without practice
+FORGET_DAYS = 30.0
+#: tries at a recommended problem before a student moves on
+MAX_TRIES = 3
+POLICIES = ("model", "elo", "random", "oracle")
 
 
 def problem_set(root: Path) -> dict[str, ProblemInfo]:
@@ -68,231 +87,393 @@ def problem_set(root: Path) -> dict[str, ProblemInfo]:
             version=1,
             title={"en": str(meta["id"])},
             difficulty=int(meta.get("difficulty", 1)),
-            tags=tuple(meta.get("tags", [])),
+            tags=tuple(meta.get("tags", [])) or ("untagged",),
         )
     return found
 
 
-@dataclass
-class Student:
-    name: str
-    ability: float
-    tag_skill: dict[str, float]
-    failures: Counter[str] = field(default_factory=Counter)
-    solved: set[str] = field(default_factory=set)
+# -- the simulator ------------------------------------------------------------------------
 
-    def truth(self, problem: ProblemInfo, difficulty: float) -> float:
-        """The true chance that the next submission to ``problem`` is accepted."""
-        tags = problem.tags
-        skill = self.ability + (sum(self.tag_skill[t] for t in tags) / len(tags) if tags else 0.0)
-        return sigmoid(skill - difficulty + RETRY_GAIN * min(self.failures[problem.slug], 4))
+
+@dataclass(frozen=True)
+class Item:
+    """A problem's true 2PL parameters."""
+
+    problem: ProblemInfo
+    discrimination: float
+    difficulty: float
+
+
+@dataclass
+class SimStudent:
+    """A student's true state: innate ability per tag, what was learned and when."""
+
+    name: str
+    innate: dict[str, float]
+    rate: float
+    learned: dict[str, float] = field(default_factory=dict)
+    practice: Counter[str] = field(default_factory=Counter)
+    last_practice: dict[str, float] = field(default_factory=dict)
+    solved: set[str] = field(default_factory=set)
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def ability(self, tag: str, day: float) -> float:
+        learned = self.learned.get(tag, 0.0)
+        if learned:
+            learned *= math.exp(-(day - self.last_practice[tag]) / FORGET_DAYS)
+        return self.innate[tag] + learned
+
+    def success(self, item: Item, day: float) -> float:
+        """True chance that a first try at ``item`` on ``day`` is accepted (no noise)."""
+        abilities = [self.ability(t, day) for t in item.problem.tags]
+        seen = 0.5 * min(abilities) + 0.5 * statistics.fmean(abilities)
+        return sigmoid(item.discrimination * (seen - item.difficulty))
+
+    def attempt(self, item: Item, day: float, rng: random.Random) -> bool:
+        """One submission: its verdict, and what the student learns from it."""
+        abilities = [self.ability(t, day) for t in item.problem.tags]
+        seen = 0.5 * min(abilities) + 0.5 * statistics.fmean(abilities)
+        p = sigmoid(item.discrimination * (seen - item.difficulty) + rng.gauss(0, ATTEMPT_NOISE))
+        retries = self.failures[item.problem.slug]
+        p = 1.0 - (1.0 - p) ** (1.0 + retries / 2)
+        accepted = rng.random() < p
+        for tag in item.problem.tags:
+            now = self.ability(tag, day) - self.innate[tag]
+            gain = self.rate * (0.3 + 0.7 * accepted) / (1.0 + self.practice[tag] / 4.0)
+            self.learned[tag] = now + gain
+            self.last_practice[tag] = day
+            self.practice[tag] += 1
+        if accepted:
+            self.solved.add(item.problem.slug)
+            self.failures.pop(item.problem.slug, None)
+        else:
+            self.failures[item.problem.slug] += 1
+        return accepted
 
 
 class World:
-    """A synthetic class with known skills, and its submission history."""
+    """A simulated class: items, students, and a clock of attempts."""
 
     def __init__(self, problems: dict[str, ProblemInfo], students: int, seed: int) -> None:
-        self.rng = random.Random(seed)
+        rng = random.Random(seed)
         self.problems = problems
-        tags = sorted({t for p in problems.values() for t in p.tags})
-        self.difficulty = {
-            slug: (p.difficulty - 3) * 0.75 + self.rng.gauss(0.0, 0.5)
+        self.items = {
+            slug: Item(
+                problem=p,
+                discrimination=math.exp(rng.gauss(0.0, 0.35)),
+                difficulty=(p.difficulty - 3) * 0.8 + rng.gauss(0.0, 0.6),
+            )
             for slug, p in problems.items()
         }
-        self.students = [
-            Student(
-                name=f"s{i:03d}",
-                ability=self.rng.gauss(0.0, 1.0),
-                tag_skill={t: self.rng.gauss(0.0, 0.7) for t in tags},
+        tags = sorted({t for p in problems.values() for t in p.tags})
+        self.students = []
+        for i in range(students):
+            level = rng.gauss(0.0, 1.0)
+            self.students.append(
+                SimStudent(
+                    name=f"s{i:03d}",
+                    innate={t: level + rng.gauss(0.0, 0.7) for t in tags},
+                    rate=0.15 * math.exp(rng.gauss(0.0, 0.4)),
+                )
             )
-            for i in range(students)
-        ]
+        self.next_id = 1
 
-    def choose(self, student: Student, last: tuple[str, bool] | None) -> ProblemInfo:
-        if last is not None and not last[1] and self.rng.random() < 0.6:
-            return self.problems[last[0]]
-        open_ = [p for p in self.problems.values() if p.slug not in student.solved]
-        if not open_:
-            open_ = list(self.problems.values())
-        # students judge a problem by its displayed level, aiming near their own
-        level = 3 + student.ability / 0.75
-        weights = [math.exp(-abs(p.difficulty - level)) for p in open_]
-        return self.rng.choices(open_, weights)[0]
+    def record(self, student: SimStudent, slug: str, accepted: bool, at: datetime) -> Attempt:
+        attempt = Attempt(
+            id=self.next_id,
+            user=student.name,
+            problem=slug,
+            verdict=ACCEPTED if accepted else "wrong_answer",
+            score=1.0 if accepted else 0.0,
+            at=at,
+        )
+        self.next_id += 1
+        return attempt
 
-    def simulate(self, submissions: int, days: int = 30) -> History:
+    def expected_score(self, student: SimStudent, day: float) -> float:
+        """The student's expected share of the whole problem set solved at the first try."""
+        return statistics.fmean(student.success(item, day) for item in self.items.values())
+
+    def warm_up(self, submissions: int, days: int, rng: random.Random) -> History:
+        """The class practising on its own: problems near one's level, failures retried."""
         attempts = []
         for student in self.students:
+            level = 3 + statistics.fmean(student.innate.values()) / 0.8
+            times = sorted(rng.uniform(0, days) for _ in range(submissions))
             last: tuple[str, bool] | None = None
-            times = sorted(self.rng.uniform(0, days * 86400) for _ in range(submissions))
-            for at in times:
-                problem = self.choose(student, last)
-                accepted = self.rng.random() < student.truth(problem, self.difficulty[problem.slug])
-                if accepted:
-                    student.solved.add(problem.slug)
-                    student.failures.pop(problem.slug, None)
-                    for tag in problem.tags:
-                        student.tag_skill[tag] += LEARNING
+            for day in times:
+                if last is not None and not last[1] and rng.random() < 0.6:
+                    slug = last[0]
                 else:
-                    student.failures[problem.slug] += 1
-                attempts.append(
-                    Attempt(
-                        id=len(attempts) + 1,
-                        user=student.name,
-                        problem=problem.slug,
-                        verdict=ACCEPTED if accepted else "wrong_answer",
-                        score=1.0 if accepted else self.rng.choice([0.0, 0.25, 0.5, 0.75]),
-                        at=START + timedelta(seconds=at),
+                    open_ = [s for s in self.problems if s not in student.solved] or list(
+                        self.problems
                     )
-                )
-                last = (problem.slug, accepted)
+                    weights = [math.exp(-abs(self.problems[s].difficulty - level)) for s in open_]
+                    slug = rng.choices(open_, weights)[0]
+                accepted = student.attempt(self.items[slug], day, rng)
+                attempts.append(self.record(student, slug, accepted, START + timedelta(days=day)))
+                last = (slug, accepted)
         attempts.sort(key=lambda a: (a.at, a.id))
         return History(problems=self.problems, attempts=tuple(attempts))
 
 
-def difficulty_baseline(history: History) -> list[tuple[float, bool]]:
-    """Predictions of the difficulty-only baseline, each made before its verdict."""
-    ok: Counter[int] = Counter()
-    seen: Counter[int] = Counter()
-    found = []
-    for attempt in history.attempts:
-        level = history.problems[attempt.problem].difficulty
-        found.append(((ok[level] + 1) / (seen[level] + 2), attempt.accepted))
-        seen[level] += 1
-        ok[level] += attempt.accepted
+# -- the baseline rating -----------------------------------------------------------------
+
+
+class PlainElo:
+    """One rating per student and one per problem, no tags, constant K, on a logit scale.
+
+    A problem starts at the same prior as the model's (its 1..5 level).
+    """
+
+    def __init__(
+        self, problems: dict[str, ProblemInfo], k_student: float = 0.4, k_item: float = 0.2
+    ) -> None:
+        self.k_student = k_student
+        self.k_item = k_item
+        self.rating: dict[str, float] = {}
+        self.difficulty = {slug: (p.difficulty - 3) * 0.75 for slug, p in problems.items()}
+
+    def predict(self, user: str, slug: str) -> float:
+        return sigmoid(self.rating.get(user, 0.0) - self.difficulty[slug])
+
+    def update(self, user: str, slug: str, accepted: bool) -> float:
+        p = self.predict(user, slug)
+        surprise = float(accepted) - p
+        self.rating[user] = self.rating.get(user, 0.0) + self.k_student * surprise
+        self.difficulty[slug] -= self.k_item * surprise
+        return p
+
+
+# -- policies ------------------------------------------------------------------------------
+
+
+def run_policy(
+    name: str,
+    world: World,
+    history: History,
+    rounds: int,
+    warmup_days: int,
+    seed: int,
+) -> dict[str, float]:
+    """Run ``rounds`` recommendation rounds under policy ``name``; its metrics."""
+    rng = random.Random(seed * 7919 + 1)
+    recommender = Recommender()
+    target = (recommender.target_low + recommender.target_high) / 2
+    insight = Insight(history) if name == "model" else None
+    elo = PlainElo(world.problems)
+    if name == "elo":
+        for a in history.attempts:
+            elo.update(a.user, a.problem, a.accepted)
+
+    def pick(student: SimStudent, day: float, now: datetime) -> str | None:
+        open_ = [s for s in world.problems if s not in student.solved]
+        if not open_:
+            return None
+        if name == "model":
+            assert insight is not None
+            picks = recommender.recommend(insight, student.name, limit=1, now=now)
+            return picks[0].problem.slug if picks else None
+        if name == "elo":
+            return min(open_, key=lambda s: (abs(elo.predict(student.name, s) - target), s))
+        if name == "oracle":
+            middle = sum(ZPD) / 2
+            return min(open_, key=lambda s: (abs(student.success(world.items[s], day) - middle), s))
+        return rng.choice(open_)
+
+    start_day = float(warmup_days)
+    before = {s.name: world.expected_score(s, start_day) for s in world.students}
+    in_zpd: list[bool] = []
+    true_success: list[float] = []
+    solved = 0
+    for r in range(rounds):
+        order = list(world.students)
+        rng.shuffle(order)
+        for n, student in enumerate(order):
+            day = start_day + r + n / (len(order) + 1)
+            now = START + timedelta(days=day)
+            slug = pick(student, day, now)
+            if slug is None:
+                continue
+            p = student.success(world.items[slug], day)
+            true_success.append(p)
+            in_zpd.append(ZPD[0] <= p <= ZPD[1])
+            fresh = []
+            for k in range(MAX_TRIES):
+                at = now + timedelta(minutes=10 * k)
+                accepted = student.attempt(world.items[slug], day, rng)
+                fresh.append(world.record(student, slug, accepted, at))
+                if name == "elo":
+                    elo.update(student.name, slug, accepted)
+                if accepted:
+                    solved += 1
+                    break
+            if insight is not None:
+                insight.extend(fresh)
+    end_day = start_day + rounds
+    gains = [world.expected_score(s, end_day) - before[s.name] for s in world.students]
+    return {
+        "in_zpd": statistics.fmean(in_zpd) if in_zpd else 0.0,
+        "true_success": statistics.fmean(true_success) if true_success else 0.0,
+        "solved_per_pick": solved / len(in_zpd) if in_zpd else 0.0,
+        "learning_gain": statistics.fmean(gains),
+        "picks": len(in_zpd),
+    }
+
+
+def log_loss(predictions: list[tuple[float, bool]]) -> float:
+    eps = 1e-9
+    return -statistics.fmean(
+        math.log(max(p, eps)) if y else math.log(max(1 - p, eps)) for p, y in predictions
+    )
+
+
+def run_seed(
+    problems: dict[str, ProblemInfo],
+    seed: int,
+    students: int,
+    warmup: int,
+    warmup_days: int,
+    rounds: int,
+) -> dict[str, Any]:
+    """One simulated class: every policy from the same warmed-up state."""
+    world = World(problems, students, seed)
+    history = world.warm_up(warmup, warmup_days, random.Random(seed * 7919))
+    found: dict[str, Any] = {}
+    for name in POLICIES:
+        found[name] = run_policy(name, copy.deepcopy(world), history, rounds, warmup_days, seed)
+    idle = copy.deepcopy(world)
+    found["no practice"] = {
+        "learning_gain": statistics.fmean(
+            idle.expected_score(s, warmup_days + rounds) - idle.expected_score(s, warmup_days)
+            for s in idle.students
+        )
+    }
+    elo = PlainElo(problems)
+    found["prediction"] = {
+        "model": log_loss(Insight(history).predictions),
+        "elo": log_loss(
+            [(elo.update(a.user, a.problem, a.accepted), a.accepted) for a in history.attempts]
+        ),
+        "acceptance_rate": statistics.fmean(a.accepted for a in history.attempts),
+    }
     return found
 
 
-def scores(predictions: list[tuple[float, bool]], bins: int = 10) -> dict[str, Any]:
-    """Log-loss, Brier score, expected calibration error and the calibration table."""
-    eps = 1e-9
-    log_loss = -statistics.fmean(
-        math.log(max(p, eps)) if y else math.log(max(1 - p, eps)) for p, y in predictions
-    )
-    brier = statistics.fmean((p - y) ** 2 for p, y in predictions)
-    table: dict[int, list[tuple[float, bool]]] = defaultdict(list)
-    for p, y in predictions:
-        table[min(int(p * bins), bins - 1)].append((p, y))
-    rows = []
-    ece = 0.0
-    for b in range(bins):
-        members = table.get(b, [])
-        if not members:
-            continue
-        predicted = statistics.fmean(p for p, _ in members)
-        actual = statistics.fmean(y for _, y in members)
-        ece += len(members) / len(predictions) * abs(predicted - actual)
-        rows.append(
-            {
-                "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
-                "n": len(members),
-                "predicted": round(predicted, 3),
-                "actual": round(actual, 3),
-            }
-        )
-    return {
-        "log_loss": round(log_loss, 4),
-        "brier": round(brier, 4),
-        "ece": round(ece, 4),
-        "calibration": rows,
-    }
+# -- the report -----------------------------------------------------------------------------
 
 
-def baseline_pick(world: World, student: Student) -> ProblemInfo | None:
-    """Difficulty only: the easiest unsolved problem at the student's next level."""
-    solved_levels = [world.problems[s].difficulty for s in student.solved]
-    level = min(5, max(solved_levels, default=0) + 1)
-    open_ = sorted(
-        (p for p in world.problems.values() if p.slug not in student.solved),
-        key=lambda p: (abs(p.difficulty - level), p.difficulty, p.slug),
-    )
-    return open_[0] if open_ else None
+METRICS = (
+    ("in_zpd", "in ZPD (0.4-0.8)"),
+    ("true_success", "true success"),
+    ("solved_per_pick", "solved/pick"),
+    ("learning_gain", "learning gain"),
+)
 
 
-def recommendation_quality(world: World, insight: Insight, now: datetime) -> dict[str, Any]:
-    recommender = Recommender()
-    middle = (recommender.target_low + recommender.target_high) / 2
-    found: dict[str, list[float]] = {"model": [], "baseline": []}
-    for student in world.students:
-        picks = recommender.recommend(insight, student.name, limit=1, now=now)
-        base = baseline_pick(world, student)
-        if not picks or base is None:
-            continue
-        for who, problem in (("model", picks[0].problem), ("baseline", base)):
-            found[who].append(student.truth(problem, world.difficulty[problem.slug]))
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation over seeds; ratios of the model to each baseline."""
 
-    def summary(values: list[float]) -> dict[str, Any]:
-        in_band = [recommender.target_low <= v <= recommender.target_high for v in values]
+    def stats(values: list[float]) -> dict[str, float]:
         return {
-            "students": len(values),
-            "in_band": round(statistics.fmean(in_band), 3),
-            "mean_distance_from_middle": round(
-                statistics.fmean(abs(v - middle) for v in values), 3
-            ),
-            "mean_true_success": round(statistics.fmean(values), 3),
+            "mean": round(statistics.fmean(values), 4),
+            "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
         }
 
-    return {
-        "band": [recommender.target_low, recommender.target_high],
-        "model": summary(found["model"]),
-        "baseline": summary(found["baseline"]),
+    policies: dict[str, Any] = {}
+    for name in (*POLICIES, "no practice"):
+        keys = [k for k, _ in METRICS if k in runs[0][name]]
+        policies[name] = {k: stats([run[name][k] for run in runs]) for k in keys}
+    ratios: dict[str, Any] = {}
+    for baseline in ("elo", "random"):
+        ratios[baseline] = {}
+        for key, _ in METRICS:
+            base = policies[baseline][key]["mean"]
+            ratios[baseline][key] = (
+                round(policies["model"][key]["mean"] / base, 3) if base else None
+            )
+            ratios[baseline][f"{key}_seeds_model_ahead"] = sum(
+                run["model"][key] > run[baseline][key] for run in runs
+            )
+    prediction = {
+        k: stats([run["prediction"][k] for run in runs])
+        for k in ("model", "elo", "acceptance_rate")
     }
+    prediction["ratio_model_to_elo"] = round(
+        prediction["model"]["mean"] / prediction["elo"]["mean"], 3
+    )
+    return {"policies": policies, "ratios_model_to": ratios, "prediction": prediction}
+
+
+def print_table(report: dict[str, Any]) -> None:
+    setup = report["setup"]
+    print(
+        f"{len(setup['seeds'])} seeds x {setup['students']} simulated students "
+        f"(2PL IRT, per-tag abilities, practice-driven learning with forgetting), "
+        f"{setup['problems']} problems; {setup['warmup']} warm-up submissions each, "
+        f"then {setup['rounds']} recommendations each (up to {MAX_TRIES} tries). "
+        "Mean (sd over seeds)."
+    )
+    policies = report["summary"]["policies"]
+    header = f"{'policy':14}" + "".join(f"{label:>22}" for _, label in METRICS)
+    print(header)
+    for name in (*POLICIES, "no practice"):
+        cells = []
+        for key, _ in METRICS:
+            value = policies[name].get(key)
+            cells.append(f"{value['mean']:>13.3f} ({value['sd']:.3f})" if value else f"{'-':>22}")
+        print(f"{name:14}" + "".join(f"{c:>22}" for c in cells))
+    seeds = len(setup["seeds"])
+    print("\nmodel / baseline (ratio of means; seeds where the model is ahead)")
+    for baseline, ratios in report["summary"]["ratios_model_to"].items():
+        cells = []
+        for key, _ in METRICS:
+            ratio = ratios[key]
+            text = "-" if ratio is None else f"{ratio:.3f}"
+            cells.append(f"{text} ({ratios[key + '_seeds_model_ahead']}/{seeds})")
+        print(f"{'vs ' + baseline:14}" + "".join(f"{c:>22}" for c in cells))
+    prediction = report["summary"]["prediction"]
+    print(
+        "\nwarm-up verdicts predicted before each is known (log-loss, lower is better): "
+        f"model {prediction['model']['mean']:.4f}, plain Elo {prediction['elo']['mean']:.4f}, "
+        f"ratio {prediction['ratio_model_to_elo']:.3f} "
+        f"(acceptance rate {prediction['acceptance_rate']['mean']:.0%})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=300)
-    parser.add_argument("--submissions", type=int, default=60, help="per student")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated")
+    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20, help="submissions per student")
+    parser.add_argument("--warmup-days", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=15, help="recommendations per student")
     parser.add_argument("--problems", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
-    world = World(problem_set(args.problems), args.students, args.seed)
-    history = world.simulate(args.submissions)
-    insight = Insight(history)
-    model = scores(insight.predictions)
-    baseline = scores(difficulty_baseline(history))
-    ratios = {k: round(model[k] / baseline[k], 3) for k in ("log_loss", "brier", "ece")}
-    now = history.attempts[-1].at + timedelta(hours=1)
-    quality = recommendation_quality(world, insight, now)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    problems = problem_set(args.problems)
+    runs = [
+        run_seed(problems, seed, args.students, args.warmup, args.warmup_days, args.rounds)
+        for seed in seeds
+    ]
     report = {
-        "students": args.students,
-        "submissions": len(history.attempts),
-        "problems": len(history.problems),
-        "acceptance_rate": round(statistics.fmean(a.accepted for a in history.attempts), 3),
-        "model": model,
-        "baseline": baseline,
-        "ratio_model_to_baseline": ratios,
-        "recommendations": quality,
+        "setup": {
+            "seeds": seeds,
+            "students": args.students,
+            "problems": len(problems),
+            "warmup": args.warmup,
+            "rounds": args.rounds,
+            "zpd": list(ZPD),
+        },
+        "summary": summarise(runs),
+        "runs": runs,
     }
     if args.json:
         print(json.dumps(report, indent=1))
-        return
-    print(
-        f"{report['submissions']} submissions of {args.students} synthetic students "
-        f"on {report['problems']} problems (accepted {report['acceptance_rate']:.0%})"
-    )
-    print(f"{'':22}{'model':>10}{'baseline':>10}{'ratio':>8}")
-    for key, label in (
-        ("log_loss", "log-loss"),
-        ("brier", "Brier score"),
-        ("ece", "calibration error"),
-    ):
-        print(f"{label:22}{model[key]:>10.4f}{baseline[key]:>10.4f}{ratios[key]:>8.3f}")
-    print("\ncalibration (predicted -> actual, n):")
-    for who, data in (("model", model), ("baseline", baseline)):
-        cells = ", ".join(
-            f"{r['predicted']:.2f}->{r['actual']:.2f} ({r['n']})" for r in data["calibration"]
-        )
-        print(f"  {who:9}{cells}")
-    low, high = quality["band"]
-    print(f"\nfirst recommendation, true success in the band {low:.1f}-{high:.1f}:")
-    for who in ("model", "baseline"):
-        q = quality[who]
-        print(
-            f"  {who:9}in band {q['in_band']:.0%}, mean true success {q['mean_true_success']:.2f}, "
-            f"distance from the middle {q['mean_distance_from_middle']:.3f}"
-        )
+    else:
+        print_table(report)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from traitlets import TraitError
@@ -257,13 +258,15 @@ def test_charts_escape_their_labels() -> None:
     assert "p&amp;q" in svg and svg.count('class="bar"') == 2
 
 
-def test_the_offline_evaluation_beats_the_difficulty_baseline() -> None:
+def run_recommend_bench() -> dict[str, Any]:
     result = subprocess.run(
         [
             sys.executable,
             str(REPO / "bench" / "recommend.py"),
-            "--students=80",
-            "--submissions=40",
+            "--seeds=1,2",
+            "--students=30",
+            "--warmup=10",
+            "--rounds=5",
             "--json",
         ],
         capture_output=True,
@@ -271,12 +274,32 @@ def test_the_offline_evaluation_beats_the_difficulty_baseline() -> None:
         check=True,
         timeout=120,
     )
-    report = json.loads(result.stdout)
-    assert report["submissions"] == 80 * 40
-    assert report["model"]["log_loss"] < report["baseline"]["log_loss"]
-    assert report["model"]["brier"] < report["baseline"]["brier"]
-    quality = report["recommendations"]
-    assert quality["model"]["in_band"] > quality["baseline"]["in_band"]
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_the_recommender_benchmark_reports_against_its_baselines() -> None:
+    """bench/recommend.py runs, is reproducible, and its simulator behaves as described.
+
+    Whether the model beats its baselines is the benchmark's finding, not this test's.
+    """
+    report = run_recommend_bench()
+    assert report["summary"] == run_recommend_bench()["summary"]  # fixed seeds
+    policies = report["summary"]["policies"]
+    assert set(policies) == {"model", "elo", "random", "oracle", "no practice"}
+    for name in ("model", "elo", "random", "oracle"):
+        assert 0.0 <= policies[name]["in_zpd"]["mean"] <= 1.0
+        assert 0.0 < policies[name]["true_success"]["mean"] < 1.0
+    # the oracle aims at the zone with the truth; forgetting alone loses ground
+    assert policies["oracle"]["in_zpd"]["mean"] > policies["random"]["in_zpd"]["mean"]
+    assert policies["no practice"]["learning_gain"]["mean"] < 0.0
+    assert (
+        policies["model"]["learning_gain"]["mean"]
+        > policies["no practice"]["learning_gain"]["mean"]
+    )
+    ratios = report["summary"]["ratios_model_to"]
+    assert set(ratios) == {"elo", "random"} and ratios["elo"]["in_zpd"] is not None
+    assert len(report["runs"]) == 2
 
 
 def test_the_demo_class_plan() -> None:
