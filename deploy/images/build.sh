@@ -5,6 +5,9 @@
 #   deploy/images/build.sh --sizes       # print the size of each built image
 #
 # Tags: $CODETUTOR_IMAGE_PREFIX/<name>:$CODETUTOR_TAG (default codetutor/<name>:latest).
+# The `wheel` image comes first, whatever is named: the build stage every other image
+# starts from, holding the distribution's wheel built from the source tree
+# (wheel/Dockerfile); each image installs the whole distribution from it (install.sh).
 # Works without an image registry: the Debian base comes from base-image.sh when it is
 # not there. Each image is labelled with a hash of its inputs (Dockerfile, files it
 # copies, base image); an image whose inputs did not change is not rebuilt, and a built
@@ -22,11 +25,26 @@ DEFAULT_IMAGES=(hub singleuser judge-worker judge-kernel llm)
 
 log() { printf '\033[1m[images]\033[0m %s\n' "$*" >&2; }
 
-# The files an image's build reads besides its own folder.
+# What the wheel is built from: pyproject.toml, README.md and the folders its
+# package-dir maps into the package (so a new package needs no change here).
+wheel_sources() {
+    python3 - "$ROOT/pyproject.toml" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    setuptools = tomllib.load(f)["tool"]["setuptools"]
+print("pyproject.toml README.md", *sorted(set(setuptools["package-dir"].values())))
+PY
+}
+
+# The files an image's build reads besides its own folder: the wheel image's (its
+# Dockerfile, install.sh, constraints and, but for the sandbox, the sources).
 inputs_of() {
+    local stage="deploy/images/wheel deploy/images/install.sh deploy/images/constraints.txt"
     case "$1" in
-        judge-kernel) echo "deploy/images/constraints.txt" ;;
-        *) echo "deploy/images/constraints.txt pyproject.toml README.md jupyterhub_config.py codetutor judge hub tutor extensions" ;;
+        wheel) echo "$stage $(wheel_sources)" ;;
+        judge-kernel) echo "$stage" ;;
+        hub) echo "$stage $(wheel_sources) jupyterhub_config.py" ;;
+        *) echo "$stage $(wheel_sources)" ;;
     esac
 }
 
@@ -87,6 +105,7 @@ build_one() {
     log "building $ref"
     local started=$SECONDS
     docker build -q -f "$HERE/$name/Dockerfile" --label "codetutor.inputs=$key" \
+        --build-arg "WHEEL_IMAGE=$PREFIX/wheel:$TAG" \
         -t "$ref" -t "codetutor-cache/$name:$key" "$ROOT" >/dev/null
     log "built $ref in $((SECONDS - started)) s; caching it in $tarball"
     # Earlier builds of this image are superseded: drop their cache tags (layers still in use stay).
@@ -116,7 +135,10 @@ fi
 copy_build_host_cas
 images=("$@")
 [ ${#images[@]} -eq 0 ] && images=("${DEFAULT_IMAGES[@]}")
+# the build stage of all the others first
+build_one wheel
 for name in "${images[@]}"; do
+    [ "$name" = wheel ] && continue
     [ -f "$HERE/$name/Dockerfile" ] || {
         log "no such image: $name"
         exit 2
