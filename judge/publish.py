@@ -9,25 +9,33 @@ A pipeline of small steps (:meth:`Publisher.publish` reads top to bottom):
 4. write the student notebook and the judge's bundle — both or neither.
 
 Every failure is a :class:`ProblemError` naming the cell and line.
+
+The judge service does not run step 2 itself: :class:`QueuedPublisher` hands the
+notebook to a judge worker as an internal job (:attr:`~.queue.JobKind.PUBLISH`,
+run by :meth:`~.worker.Worker.publish_job` with a :class:`Publisher`), so that
+sandboxes start only in workers and in the CLI.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from traitlets import Instance, default
+from traitlets import Float, Instance, default
 from traitlets.config import LoggingConfigurable
 
 from .checker import TestsFailed
-from .exceptions import ProblemError
+from .exceptions import JudgeFailure, ProblemError
 from .judge import Judge
 from .problem import TEST_TAGS, Case, CaseKind, Problem
+from .queue import Job, JobKind, JobState, Queue
 from .runner import Abort
 from .submission import Submission
 from .values import DecodeError, decode_json, describe, is_plain, values_equal
@@ -154,6 +162,53 @@ class Publisher(LoggingConfigurable):
                 line=case.line,
             ) from None
         return None
+
+
+class QueuedPublisher(LoggingConfigurable):
+    """Publishes through a judge worker: :meth:`publish` as :class:`Publisher`'s, queued."""
+
+    queue = Instance(Queue)
+
+    timeout_s = Float(
+        300.0, help="Longest wait for a worker to run a problem's reference solution."
+    ).tag(config=True)
+
+    async def publish(self, problem: Problem) -> Problem:
+        """Coroutine: ``problem`` published by a worker (its expected values computed).
+
+        Raises :class:`ProblemError` as :meth:`Publisher.publish` does, and
+        :class:`JudgeFailure` when no worker answered in :attr:`timeout_s` or the
+        worker failed.
+        """
+        assert self.queue is not None
+        job = Job(JobKind.PUBLISH, {"notebook": problem.notebook})
+        await self.queue.put_job(job)
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            found = await self.queue.wait_job(job.id, min(10.0, deadline - time.monotonic()))
+            if found is not None and found[0] is JobState.DONE:
+                break
+            if found is None or time.monotonic() >= deadline:
+                raise JudgeFailure(
+                    "publishing failed: no judge worker ran the reference solution",
+                    log_message=f"publish job {job.id} of {problem.meta.id}: {found}",
+                )
+            await asyncio.sleep(0)
+        result = found[1] or {}
+        if "problem_error" in result:
+            error = result["problem_error"]
+            raise ProblemError(
+                error["message"],
+                cell=error.get("cell"),
+                line=error.get("line"),
+                cell_id=error.get("cell_id"),
+            )
+        if "bundle" not in result:
+            raise JudgeFailure(
+                "publishing failed in the judge worker",
+                log_message=f"publish job {job.id}: {result.get('error')}",
+            )
+        return Problem.from_bundle(result["bundle"])
 
 
 def write_outputs(problem: Problem, out_dir: str | Path) -> tuple[Path, Path]:

@@ -467,12 +467,12 @@ class RedisQueue(Queue):
     async def take_job(self, owner: str) -> Job | None:
         if self._redis is not None and self._redis_usable():
             try:
-                raw = await self._redis.rpop(self.jobs_key)
+                raw: Any = await self._redis.rpop(self.jobs_key)
                 self._mark_up()
             except (RedisError, OSError) as e:
                 self._mark_down(e)
                 raw = None
-            if raw is not None:
+            if isinstance(raw, str | bytes):
                 job = Job.loads(raw)
                 await self._redis.set(
                     self._job_key(job.id), JobState.RUNNING.value, ex=int(self.job_ttl_s)

@@ -252,7 +252,7 @@ class Worker(LoggingConfigurable):
         """Coroutine: run the reference solution of ``payload["notebook"]`` (publishing).
 
         Returns ``{"bundle": ...}`` (the published problem's bundle) or
-        ``{"problem_error": {"message", "cell", "line"}}``.
+        ``{"problem_error": {"message", "cell", "line", "cell_id"}}``.
         """
         from .publish import Publisher
 
@@ -260,7 +260,8 @@ class Worker(LoggingConfigurable):
             problem = Problem.from_notebook(nbformat.from_dict(payload["notebook"]))
             published = await Publisher(parent=self, judge=self.judge).publish(problem)
         except ProblemError as e:
-            return {"problem_error": {"message": e.message, "cell": e.cell, "line": e.line}}
+            error = {"message": e.detail, "cell": e.cell, "line": e.line, "cell_id": e.cell_id}
+            return {"problem_error": error}
         return {"bundle": published.to_bundle()}
 
     async def _keep_lease(self, lease: Lease) -> None:
