@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from traitlets.config import Config, PyFileConfigLoader
-
 from codetutor.hub import roles
 from codetutor.hub.config import HubSettings
+from traitlets.config import Config, PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,14 +29,17 @@ def service(config: Config, name: str) -> dict[str, Any]:
 
 def test_scopes_are_the_ones_the_services_check() -> None:
     from codetutor.judge import service as judge_service
+    from codetutor.judge.service import tutoring
 
     assert roles.SCOPE_SUBMIT == judge_service.SCOPE_SUBMIT
     assert roles.SCOPE_READ_ALL == judge_service.SCOPE_READ_ALL
     assert roles.SCOPE_PUBLISH == judge_service.SCOPE_PUBLISH
+    assert roles.SCOPE_TUTOR == tutoring.SCOPE_TUTOR
     assert set(roles.CUSTOM_SCOPES) == {
         judge_service.SCOPE_SUBMIT,
         judge_service.SCOPE_READ_ALL,
         judge_service.SCOPE_PUBLISH,
+        tutoring.SCOPE_TUTOR,
     }
 
 
@@ -53,6 +55,15 @@ def test_students_by_default_and_instructors_by_group() -> None:
     assert {roles.SCOPE_READ_ALL, roles.SCOPE_PUBLISH, roles.SCOPE_SUBMIT} <= instructor
     assert by_name["instructor"]["groups"] == [roles.INSTRUCTORS]
     assert by_name["idle-culler"]["services"] == [roles.CULLER_SERVICE]
+    # the tutor service's own token, and nobody else, reaches the judge's tutor endpoints
+    assert by_name["tutor-service"]["services"] == [roles.TUTOR_SERVICE]
+    assert roles.SCOPE_TUTOR in by_name["tutor-service"]["scopes"]
+    assert not any(
+        roles.SCOPE_TUTOR in r.get("scopes", [])
+        for r in by_name.values()
+        if r["name"] != "tutor-service"
+    )
+    assert roles.SCOPE_TUTOR not in roles.server_token_scopes()
     assert "admin" not in by_name
     with_admin = {r["name"]: r for r in roles.load_roles(admin_service=True)}
     assert with_admin["admin"] == {"name": "admin", "services": [roles.ADMIN_SERVICE]}
@@ -96,6 +107,9 @@ def test_embedded_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert f"--db-url=sqlite:///{tmp_path}/judge/judge.sqlite" in judge["command"]
     assert not any(a.startswith("--redis-url") for a in judge["command"])
     assert "--port=18125" in service(config, "tutor")["command"]
+    tutor = service(config, "tutor")["command"]
+    assert "--JudgeClient.url=http://127.0.0.1:18124/services/judge/" in tutor
+    assert not any("judge_db_url" in a or "problem_dirs" in a for a in tutor)
     assert service(config, roles.ADMIN_SERVICE)["api_token"] == "secret"
     assert config.Spawner.environment == {
         "CODETUTOR_JUDGE_URL": "http://127.0.0.1:18124/services/judge/",
