@@ -8,16 +8,14 @@ exit status 2.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, ClassVar
-from urllib.parse import urlparse
 
-from traitlets import Bool, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, TraitError, Unicode
 from traitlets.config import Application
 
 from codetutor import __version__
-from codetutor.judge.exceptions import SandboxError
+from codetutor.errors import SandboxError
 
 
 class UsageError(Exception):
@@ -76,50 +74,6 @@ class CodeTutorBaseApp(Application):
         if len(args) != count:
             raise UsageError(f"usage: codetutor {self.name} {names}")
         return args
-
-
-class HubServiceApp(CodeTutorBaseApp):
-    """Base of a command that serves HTTP as a JupyterHub service.
-
-    Where it listens and under which prefix default to what the Hub tells a managed
-    service (``JUPYTERHUB_SERVICE_URL``, ``JUPYTERHUB_SERVICE_PREFIX``), else to the
-    service's own :attr:`default_port` and :attr:`default_prefix`.
-    """
-
-    default_port: ClassVar[int] = 8000
-    default_prefix: ClassVar[str] = "/"
-
-    ip = Unicode(
-        help="Address to listen on (default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1)."
-    ).tag(config=True)
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).hostname or "127.0.0.1") if url else "127.0.0.1"
-
-    port = Int(
-        help="Port to listen on (default: from JUPYTERHUB_SERVICE_URL, else the service's own)."
-    ).tag(config=True)
-
-    @default("port")
-    def _default_port(self) -> int:
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).port or self.default_port) if url else self.default_port
-
-    base_url = Unicode(
-        help="URL prefix of the service (default: JUPYTERHUB_SERVICE_PREFIX, else the "
-        "service's own, /services/NAME/)."
-    ).tag(config=True)
-
-    @default("base_url")
-    def _default_base_url(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or self.default_prefix
-
-    @validate("base_url")
-    def _slashes(self, proposal: Any) -> str:
-        value = "/" + str(proposal["value"]).strip("/") + "/"
-        return value.replace("//", "/")
 
 
 class CodeTutorApp(CodeTutorBaseApp):

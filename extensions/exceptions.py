@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from codetutor.errors import CodeTutorError
 
-class ExtensionError(Exception):
-    """Something the extension answers with an HTTP error.
+
+class ExtensionError(CodeTutorError):
+    """Something the extension answers with an HTTP error (a :class:`CodeTutorError`).
 
     ``message`` is for the user (it goes into the JSON body); ``log_message``,
     when given, is for the server log only. ``extra`` fields are added to the
@@ -22,12 +24,7 @@ class ExtensionError(Exception):
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.log_message = log_message or message
-        self.extra = extra or {}
-        self.headers = headers or {}
+        super().__init__(message, log_message or None, status=status, extra=extra, headers=headers)
 
 
 class ServiceError(ExtensionError):

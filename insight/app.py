@@ -20,43 +20,41 @@ database (read only; the judge service owns its schema).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from codetutor.judge.store import Store
 from jupyterhub.services.auth import HubOAuth
-from jupyterhub.utils import url_path_join
 from tornado import web
-from tornado.httpserver import HTTPServer
 from traitlets import Unicode, default
 
-from codetutor.cli import HubServiceApp, UsageError
-from codetutor.judge.store import Store
-from codetutor.logging import configure_logging
+from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 
-from .handlers import (
-    CallbackHandler,
-    DashboardHandler,
-    GradebookFileHandler,
-    HealthHandler,
-    MetricsHandler,
-    StudentHandler,
-)
+from . import metrics
+from .handlers import DashboardHandler, GradebookFileHandler, StudentHandler
 from .model import InsightCache
 from .recommend import Recommender
 
 TEMPLATES = Path(__file__).with_name("templates")
 
+#: The dashboard's routes (path under the prefix, handler, name); /health and /metrics
+#: are the skeleton's.
+ROUTES: list[Route] = [
+    ("", DashboardHandler, None),
+    (r"gradebook\.(csv|json)", GradebookFileHandler, None),
+    (r"students/([^/]+)", StudentHandler, None),
+    ("oauth_callback", HubCallbackHandler, None),
+]
 
-class DashboardApp(HubServiceApp):
+
+class DashboardApp(WebServiceApp):
     """``codetutor dashboard``: run the class dashboard service (module docstring)."""
 
     name = "dashboard"
     description = "Run the instructors' class dashboard (a JupyterHub service)."
+    logger_name = "codetutor.insight"
 
     classes = [Store, HubOAuth, Recommender]
 
@@ -77,52 +75,48 @@ class DashboardApp(HubServiceApp):
     ).tag(config=True)
 
     aliases: Any = {
+        "config": "DashboardApp.config_file",
         "ip": "DashboardApp.ip",
         "port": "DashboardApp.port",
         "base-url": "DashboardApp.base_url",
         "db-url": "DashboardApp.db_url",
     }
 
-    def initialize(self, argv: list[str] | None = None) -> None:
-        super().initialize(argv)
-        configure_logging(logging.DEBUG if self.debug else logging.INFO)
-        self.log = logging.getLogger("codetutor.insight")
-
-    def start(self) -> None:
-        if self.extra_args:
-            raise UsageError(f"unexpected argument {self.extra_args[0]!r}")
-        if not 0 < self.port < 65536:
-            raise UsageError("--port must be between 1 and 65535")
-        asyncio.run(self.run())
+    store: Store
 
     def make_store(self) -> Store:
         return Store(parent=self, url=self.db_url) if self.db_url else Store(parent=self)
 
-    def make_app(self, *, store: Store, hub_auth: HubOAuth) -> web.Application:
+    async def setup(self) -> None:
+        self.store = self.make_store()
+        await self.store.connect()
+
+    async def health(self) -> dict[str, Any]:
+        """The /health document: ``unavailable`` (503) while the judge's database does not answer."""
+        error = await self.store.ping()
+        return {"status": "ok" if error is None else "unavailable", "database": {"error": error}}
+
+    def make_app(self) -> web.Application:
         """The tornado application with its routes and settings."""
-
-        def route(path: str) -> str:
-            return url_path_join(self.base_url, path)
-
-        handlers: list[Any] = [
-            (route(""), DashboardHandler),
-            (route(r"gradebook\.(csv|json)"), GradebookFileHandler),
-            (route(r"students/([^/]+)"), StudentHandler),
-            (route("oauth_callback"), CallbackHandler),
-            (route("health"), HealthHandler),
-            (route("metrics"), MetricsHandler),
-        ]
+        extra: list[Any] = []
         if self.base_url != "/":
-            handlers.append(
-                (self.base_url.rstrip("/"), web.RedirectHandler, {"url": self.base_url})
+            # the prefix without its slash redirects to the page
+            extra.append(
+                web.url(self.base_url.rstrip("/"), web.RedirectHandler, {"url": self.base_url})
             )
-        return web.Application(
-            handlers,
-            store=store,
-            insight=InsightCache(store),
-            recommender=Recommender(parent=self),
-            hub_auth=hub_auth,
+        return service_application(
+            ROUTES,
+            extra_handlers=extra,
             base_url=self.base_url,
+            http_metrics=metrics.HTTP,
+            registry=metrics.REGISTRY,
+            health=self.health,
+            service_label="dashboard service",
+            access_logger="codetutor.insight.access",
+            store=self.store,
+            insight=InsightCache(self.store),
+            recommender=Recommender(parent=self),
+            hub_auth=HubOAuth(parent=self, base_url=self.base_url),
             service_name=self.service_name,
             templates=jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True
@@ -131,20 +125,5 @@ class DashboardApp(HubServiceApp):
             xsrf_cookies=True,
         )
 
-    async def run(self) -> None:
-        """Serve until SIGTERM/SIGINT."""
-        store = self.make_store()
-        await store.connect()
-        hub_auth = HubOAuth(parent=self, base_url=self.base_url)
-        app = self.make_app(store=store, hub_auth=hub_auth)
-        server = HTTPServer(app, xheaders=True)
-        server.listen(self.port, self.ip)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        self.log.info("class dashboard on http://%s:%s%s", self.ip, self.port, self.base_url)
-        await stop.wait()
-        server.stop()
-        await server.close_all_connections()
-        await store.close()
+    async def teardown(self) -> None:
+        await self.store.close()

@@ -9,20 +9,19 @@ render.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from datetime import datetime
 from typing import Any, ClassVar
 
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from codetutor.judge.verdict import dumps
+from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
 from sqlalchemy.exc import DBAPIError
 from tornado import web
 
-from codetutor.judge.store import Store
+from codetutor.errors import CodeTutorError
+from codetutor.web import JSONHandler
 
-from . import charts, metrics
+from . import charts
 from .gradebook import gradebook, gradebook_csv, gradebook_json
 from .i18n import pick_language, title_in, verdict_names, words
 from .metrics import Endpoint
@@ -33,18 +32,48 @@ from .recommend import Recommender, recommendations_view
 log = logging.getLogger("codetutor.insight")
 
 
-class DashboardBaseHandler(HubOAuthenticated, web.RequestHandler):
-    """Hub authentication (instructors only, by the service's access scope), metrics, errors."""
+def write_gradebook(
+    handler: web.RequestHandler, insight: Insight, form: str, *, filename: str, spreadsheet: bool
+) -> None:
+    """Answer with the class's gradebook as ``form`` (``csv`` or ``json``).
 
-    endpoint: ClassVar[Endpoint] = Endpoint.OTHER
+    The one implementation behind both services that serve the gradebook: the
+    judge API's ``api/gradebook`` and the dashboard's ``gradebook.csv``/``.json``.
+    CSV is an attachment named ``filename``; for a ``spreadsheet`` download it
+    starts with a byte-order mark (so that spreadsheet programs read Korean names
+    as UTF-8) and JSON is an attachment too.
+    """
+    handler.set_header("Cache-Control", "no-store")
+    if form == "csv":
+        handler.set_header("Content-Type", "text/csv; charset=UTF-8")
+        handler.set_header("Content-Disposition", f'attachment; filename="{filename}.csv"')
+        text = gradebook_csv(gradebook(insight))
+        handler.finish((("\ufeff" if spreadsheet else "") + text).encode("utf-8"))
+        return
+    if spreadsheet:
+        handler.set_header("Content-Disposition", f'attachment; filename="{filename}.json"')
+    handler.set_header("Content-Type", "application/json; charset=UTF-8")
+    handler.finish(dumps(gradebook_json(insight), ensure_ascii=False))
+
+
+class DashboardBaseHandler(HubOAuthenticated, JSONHandler):
+    """Hub authentication (instructors only, by the service's access scope); errors as HTML.
+
+    Request context, metrics and the mapping of errors to statuses are
+    :class:`~codetutor.web.JSONHandler`'s; only the error page is HTML here.
+    """
+
+    endpoint: ClassVar[str] = Endpoint.OTHER
 
     @property
     def hub_auth(self) -> HubOAuth:
-        return self.settings["hub_auth"]
+        auth: HubOAuth = self.settings["hub_auth"]
+        return auth
 
     @property
     def insight_cache(self) -> InsightCache:
-        return self.settings["insight"]
+        cache: InsightCache = self.settings["insight"]
+        return cache
 
     @property
     def hub_scopes(self) -> set[str]:
@@ -53,17 +82,17 @@ class DashboardBaseHandler(HubOAuthenticated, web.RequestHandler):
             f"access:services!service={self.settings['service_name']}"
         }
 
-    def prepare(self) -> None:
-        self._started = time.monotonic()
-
     async def load_insight(self) -> Insight:
         """Coroutine: the class's insight now; 503 while the judge's database cannot answer."""
         try:
             return await self.insight_cache.get()
         except DBAPIError as e:
-            log.warning("judge database unavailable: %s", type(e.orig).__name__)
-            self.set_header("Retry-After", "5")
-            raise web.HTTPError(503, "the judge database is unavailable") from None
+            raise CodeTutorError(
+                "the judge database is unavailable",
+                f"judge database unavailable: {type(e.orig).__name__}",
+                status=503,
+                headers={"Retry-After": "5"},
+            ) from None
 
     def language(self) -> str:
         return pick_language(
@@ -72,27 +101,14 @@ class DashboardBaseHandler(HubOAuthenticated, web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
-        message = self._reason
-        if isinstance(error, web.HTTPError) and error.log_message:
-            message = error.log_message % error.args
-        if status_code == 403:
+        message = str(self.error_body(status_code, error)["message"])
+        if self.get_status() == 403:
             message = "the class dashboard is for instructors"
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(
             "<!doctype html><meta charset=utf-8><title>Code Tutor</title>"
-            f"<p>{status_code}: {web.escape.xhtml_escape(message)}</p>"
+            f"<p>{self.get_status()}: {web.escape.xhtml_escape(message)}</p>"
         )
-
-    def on_finish(self) -> None:
-        method = self.request.method or "GET"
-        metrics.HTTP_REQUESTS.labels(
-            method=method, endpoint=self.endpoint.value, status=str(self.get_status())
-        ).inc()
-        started = getattr(self, "_started", None)
-        if started is not None:
-            metrics.HTTP_DURATION.labels(method=method, endpoint=self.endpoint.value).observe(
-                time.monotonic() - started
-            )
 
 
 def _when(value: str | None) -> str:
@@ -286,45 +302,4 @@ class GradebookFileHandler(DashboardBaseHandler):
     async def get(self, form: str) -> None:
         insight = await self.load_insight()
         stamp = datetime.now().strftime("%Y%m%d")
-        self.set_header("Cache-Control", "no-store")
-        self.set_header("Content-Disposition", f'attachment; filename="gradebook-{stamp}.{form}"')
-        if form == "csv":
-            self.set_header("Content-Type", "text/csv; charset=UTF-8")
-            # a BOM, so that spreadsheet programs read Korean names as UTF-8
-            self.finish(("\ufeff" + gradebook_csv(gradebook(insight))).encode("utf-8"))
-        else:
-            self.set_header("Content-Type", "application/json; charset=UTF-8")
-            self.finish(json.dumps(gradebook_json(insight), ensure_ascii=False, indent=1))
-
-
-class HealthHandler(DashboardBaseHandler):
-    """``GET health``: whether the judge's database answers (no authentication)."""
-
-    endpoint = Endpoint.HEALTH
-
-    async def get(self) -> None:
-        store: Store = self.settings["store"]
-        error = await store.ping()
-        self.set_status(200 if error is None else 503)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(
-            json.dumps(
-                {"status": "ok" if error is None else "unavailable", "database": {"error": error}}
-            )
-        )
-
-
-class MetricsHandler(DashboardBaseHandler):
-    endpoint = Endpoint.METRICS
-
-    async def get(self) -> None:
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest(metrics.REGISTRY))
-
-
-class CallbackHandler(HubOAuthCallbackHandler):
-    """Completes the Hub's OAuth login of a browser (sets this service's cookie)."""
-
-    @property
-    def hub_auth(self) -> HubOAuth:
-        return self.settings["hub_auth"]
+        write_gradebook(self, insight, form, filename=f"gradebook-{stamp}", spreadsheet=True)

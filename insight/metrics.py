@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+
+from codetutor.web.metrics import HTTPMetrics
 
 
 class Endpoint(StrEnum):
@@ -25,20 +27,4 @@ class Endpoint(StrEnum):
 
 REGISTRY = CollectorRegistry()
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total",
-    "HTTP requests answered by the dashboard service.",
-    ["method", "endpoint", "status"],
-    registry=REGISTRY,
-)
-
-HTTP_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Time to answer an HTTP request of the dashboard service.",
-    ["method", "endpoint"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=REGISTRY,
-)
-
-for _endpoint in Endpoint:
-    HTTP_DURATION.labels(method="GET", endpoint=_endpoint.value)
+HTTP = HTTPMetrics(REGISTRY, service="dashboard service", endpoints=Endpoint)

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from codetutor.web.metrics import HTTPMetrics
+
 from .models import SubmissionStatus
 from .verdict import Verdict
 
@@ -44,20 +46,7 @@ class Method(StrEnum):
 #: Jupyter Server's in one process (the Hub's single-user servers, the test suite).
 REGISTRY = CollectorRegistry()
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total",
-    "HTTP requests answered by the judge service.",
-    ["method", "endpoint", "status"],
-    registry=REGISTRY,
-)
-
-HTTP_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Time to answer an HTTP request of the judge service.",
-    ["method", "endpoint"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=REGISTRY,
-)
+HTTP = HTTPMetrics(REGISTRY, service="judge service", endpoints=Endpoint, methods=Method)
 
 CODE_EXECUTION = Histogram(
     "code_execution_duration_seconds",
@@ -129,5 +118,3 @@ for _status in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
 for _endpoint in Endpoint:
     for _reason in RateLimitReason:
         RATE_LIMITED.labels(endpoint=_endpoint.value, reason=_reason.value)
-    for _method in Method:
-        HTTP_DURATION.labels(method=_method.value, endpoint=_endpoint.value)

@@ -70,6 +70,34 @@ class Submission:
             )
         return cls(cells=tuple(cells))
 
+    def to_stored(self) -> str:
+        """The parsed form kept with a stored submission: a notebook of only the cells run.
+
+        Reading it back (:meth:`from_stored`, or :meth:`from_notebook`) gives this
+        submission again without the student's notebook being parsed a second time.
+        """
+        cells = [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": c,
+            }
+            for c in self.cells
+        ]
+        return json.dumps(
+            {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_stored(cls, code: str, stored: str | None) -> Submission:
+        """The submission stored as ``code`` and :meth:`to_stored`'s ``stored`` (None: code only)."""
+        if stored is None:
+            return cls.from_source(code)
+        return cls(cells=tuple(str(cell["source"]) for cell in json.loads(stored)["cells"]))
+
     @classmethod
     def from_bytes(cls, data: bytes, filename: str) -> Submission:
         """Read an uploaded ``.ipynb`` or ``.py``; raise :class:`SubmissionError` on bad input."""

@@ -77,12 +77,11 @@ class CaseResult:
             "status": self.status.value,
             "time_ms": _milliseconds(self.time_ms),
         }
-        if self.visibility is Visibility.PUBLIC or audience == "instructor":
-            for key in ("expected", "actual", "message", "stdout"):
-                value = getattr(self, key)
-                if value is not None:
-                    d[key] = _text(value)
-        return d
+        for key in ("expected", "actual", "message", "stdout"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = _text(value)
+        return d if audience == "instructor" else student_case(d)
 
 
 @dataclass
@@ -129,9 +128,34 @@ class JudgeResult:
             d["error"] = self.error.to_dict()
         if self.stdout:
             d["stdout"] = _text(self.stdout)
-        if audience == "instructor" and self.internal_message:
+        if self.internal_message:
             d["internal_message"] = _text(self.internal_message)
-        return d
+        return d if audience == "instructor" else student_view(d)
+
+
+#: What a student sees of a hidden case; the rest of it is for instructors.
+HIDDEN_CASE_FIELDS = ("name", "visibility", "status", "time_ms")
+#: Fields of a result that only instructors see.
+INSTRUCTOR_FIELDS = ("internal_message",)
+
+
+def student_case(case: dict[str, Any]) -> dict[str, Any]:
+    """A case of a result as a student may see it: a hidden case keeps only
+    :data:`HIDDEN_CASE_FIELDS`."""
+    if case.get("visibility") == Visibility.PUBLIC.value:
+        return case
+    return {k: case[k] for k in HIDDEN_CASE_FIELDS if k in case}
+
+
+def student_view(result: dict[str, Any]) -> dict[str, Any]:
+    """A result (:meth:`JudgeResult.to_dict`, as stored) as a student may see it.
+
+    The one place the judge redacts for students: hidden cases reduced by
+    :func:`student_case`, :data:`INSTRUCTOR_FIELDS` left out. Returns a new dict.
+    """
+    view = {k: v for k, v in result.items() if k not in INSTRUCTOR_FIELDS}
+    view["cases"] = [student_case(case) for case in result.get("cases", [])]
+    return view
 
 
 def overall(cases: list[CaseResult]) -> tuple[Verdict, float]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
@@ -22,31 +21,39 @@ from traitlets import Bool, Unicode
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.ratelimit import RateLimiter
+from codetutor.web import HubServiceApp
 
 
-def _run_service(service: ServiceBase) -> None:
-    """Run ``service`` until SIGINT/SIGTERM, then stop it cleanly."""
+class ServeApp(HubServiceApp):
+    """Base of ``llm serve`` and ``tutor serve``: run one service until SIGTERM/SIGINT.
 
-    async def main() -> None:
+    Config file, JSON logs and signals are :class:`~codetutor.web.HubServiceApp`'s;
+    the service (:class:`~codetutor.tutor.service.ServiceBase`) listens itself.
+    """
+
+    logger_name = "codetutor.tutor"
+    service_class: ClassVar[type[ServiceBase]] = ServiceBase
+    service: ServiceBase | None = None
+
+    def make_service(self) -> ServiceBase:
+        return self.service_class(parent=self)
+
+    async def start_service(self) -> None:
+        self.service = self.make_service()
         try:
-            await service.start()
+            await self.service.start()
         except ValueError as e:
             raise UsageError(str(e)) from e
-        stopped = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopped.set)
-        await stopped.wait()
-        service.log.info("shutting down")
-        await service.stop()
 
-    asyncio.run(main())
+    async def stop_service(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
 
 
 _service_classes: list[Any] = [ServiceAuth, Scheduler, LlamaCppEngine, OpenAIEngine]
 
 
-class LLMServeApp(CodeTutorBaseApp):
+class LLMServeApp(ServeApp):
     """``codetutor llm serve``: the shared OpenAI-compatible LLM service."""
 
     name = "llm serve"
@@ -55,10 +62,7 @@ class LLMServeApp(CodeTutorBaseApp):
     loopback unless --ip is given (then Hub auth or api_keys are required)."""
 
     classes = [LLMService, *_service_classes]
-
-    config_file = Unicode("", help="Python config file to load (c.LLMService.port = …).").tag(
-        config=True
-    )
+    service_class = LLMService
 
     aliases: Any = {
         "model": "LlamaCppEngine.model_path",
@@ -71,17 +75,11 @@ class LLMServeApp(CodeTutorBaseApp):
         "config": "LLMServeApp.config_file",
     }
 
-    def start(self) -> None:
-        if self.extra_args:
-            raise UsageError(f"unexpected argument {self.extra_args[0]!r}")
-        if self.config_file:
-            if not Path(self.config_file).is_file():
-                raise UsageError(f"config file not found: {self.config_file}")
-            self.load_config_file(self.config_file)
+    def check_settings(self) -> None:
+        super().check_settings()
         model = self.config.LlamaCppEngine.get("model_path")
         if model and not Path(model).is_file():
             raise UsageError(f"model file not found: {model}")
-        _run_service(LLMService(parent=self))
 
 
 class LLMApp(CodeTutorBaseApp):
@@ -102,7 +100,7 @@ class LLMApp(CodeTutorBaseApp):
         self.subapp.start()
 
 
-class TutorServeApp(CodeTutorBaseApp):
+class TutorServeApp(ServeApp):
     """``codetutor tutor serve``: the tutor service (chat, hints, review)."""
 
     name = "tutor serve"
@@ -121,7 +119,8 @@ class TutorServeApp(CodeTutorBaseApp):
         *_service_classes,
     ]
 
-    config_file = Unicode("", help="Python config file to load.").tag(config=True)
+    service_class = TutorService
+
     llm_url = Unicode(
         "", help="Use this OpenAI-compatible endpoint (…/v1) instead of an in-process model."
     ).tag(config=True)
@@ -136,17 +135,11 @@ class TutorServeApp(CodeTutorBaseApp):
         "config": "TutorServeApp.config_file",
     }
 
-    def start(self) -> None:
-        if self.extra_args:
-            raise UsageError(f"unexpected argument {self.extra_args[0]!r}")
-        if self.config_file:
-            if not Path(self.config_file).is_file():
-                raise UsageError(f"config file not found: {self.config_file}")
-            self.load_config_file(self.config_file)
+    def make_service(self) -> ServiceBase:
         if self.llm_url:
             self.config.TutorService.engine_class = OpenAIEngine
             self.config.OpenAIEngine.api_url = self.llm_url
-        _run_service(TutorService(parent=self))
+        return super().make_service()
 
 
 class CheckReplyApp(CodeTutorBaseApp):

@@ -2,20 +2,38 @@
 
 Every error carries the message for the user (``user_message``, safe to show a
 student) apart from the one for the log (``str(error)``), and the HTTP status the
-service edge answers with.
+service edge answers with; all are :class:`codetutor.errors.CodeTutorError`.
 """
 
 from __future__ import annotations
 
+from codetutor.errors import CodeTutorError
 
-class TutorError(Exception):
-    """Base of the tutor's domain errors."""
 
+class TutorError(CodeTutorError):
+    """Base of the tutor's domain errors (a :class:`~codetutor.errors.CodeTutorError`).
+
+    Note the order of the arguments: the log's message first, then the user's
+    (the same unless given). ``str(error)`` is the log's message.
+    """
+
+    #: the HTTP status of this kind of error (its :attr:`status`)
     status_code = 500
 
     def __init__(self, log_message: str, user_message: str | None = None) -> None:
-        super().__init__(log_message)
-        self.user_message = user_message if user_message is not None else log_message
+        super().__init__(
+            user_message if user_message is not None else log_message,
+            log_message,
+            status=self.status_code,
+        )
+
+    @property
+    def user_message(self) -> str:
+        """The message for the user (:attr:`message`)."""
+        return self.message
+
+    def __str__(self) -> str:
+        return self.log_message
 
 
 class BadRequestError(TutorError):
@@ -35,6 +53,7 @@ class QueueFullError(TutorError):
     def __init__(self, log_message: str, retry_after_s: int, user_message: str | None = None):
         super().__init__(log_message, user_message)
         self.retry_after_s = max(1, int(retry_after_s))
+        self.headers["Retry-After"] = str(self.retry_after_s)
 
 
 class RateLimitedError(QueueFullError):

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from codetutor.web.metrics import HTTPMetrics
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 
@@ -43,19 +45,8 @@ class GuardDecision(StrEnum):
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120)
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total",
-    "HTTP requests answered, by method, endpoint pattern and status code.",
-    ["method", "endpoint", "status"],
-    registry=REGISTRY,
-)
-HTTP_REQUEST_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Time to answer an HTTP request (whole stream for streaming responses).",
-    ["method", "endpoint"],
-    buckets=_LATENCY_BUCKETS,
-    registry=REGISTRY,
-)
+HTTP = HTTPMetrics(REGISTRY, service="tutor and LLM services", buckets=_LATENCY_BUCKETS)
+
 LLM_INFERENCE_DURATION = Histogram(
     "llm_inference_duration_seconds",
     "Wall time of one generation, from its start on the engine to its last token.",

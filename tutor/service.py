@@ -1,6 +1,7 @@
 """The shared LLM service: an OpenAI-compatible API over the fair scheduler.
 
-Routes (under :attr:`ServiceBase.base_url`, the Hub service prefix when run by the Hub):
+Routes (under :attr:`ServiceBase.base_url`, the Hub service prefix when run by the Hub;
+/health, /metrics, JSON errors and the request log are :mod:`codetutor.web`'s):
 
 * ``POST /v1/chat/completions`` and ``POST /v1/completions`` — streaming (server-sent
   events, ``data: {…}`` chunks then ``data: [DONE]``) and non-streaming. ``user``
@@ -16,23 +17,24 @@ A client that disconnects cancels its request at once, queued or running.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
-from tornado import httpserver, web
-from tornado.escape import json_encode
-from tornado.iostream import StreamClosedError
-from traitlets import Bool, Instance, Integer, Type, Unicode, default
-from traitlets.config import LoggingConfigurable
-
+from codetutor.tutor import metrics
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import Chunk, Engine, GenerationRequest, LlamaCppEngine, Usage
 from codetutor.tutor.exceptions import BadRequestError, TutorError
 from codetutor.tutor.scheduler import Job, Scheduler
-from codetutor.tutor.web import APIHandler, HealthHandler, MetricsHandler
+from codetutor.tutor.web import APIHandler
+from tornado import httpserver, web
+from tornado.escape import json_encode
+from tornado.iostream import StreamClosedError
+from traitlets import Bool, Instance, Type, default
+from traitlets.config import LoggingConfigurable
+
+from codetutor.web import ServiceAddress, service_application
 
 _ROLES = ("system", "user", "assistant")
 
@@ -338,41 +340,19 @@ def llm_routes(prefix: str) -> list[tuple[str, type[web.RequestHandler]]]:
     ]
 
 
-class ServiceBase(LoggingConfigurable):
-    """What the LLM and tutor services share: address, auth, engine and scheduler.
+class ServiceBase(ServiceAddress, LoggingConfigurable):
+    """What the LLM and tutor services share: engine, scheduler and auth.
 
-    Subclasses list their routes in :meth:`routes` and may add settings in
-    :meth:`extra_settings`.
+    Where it listens (:class:`~codetutor.web.ServiceAddress`, default port 8765),
+    /health, /metrics, the request log and the JSON errors are the shared
+    skeleton's (:func:`~codetutor.web.service_application`). Subclasses list their
+    routes in :meth:`routes` and may add settings in :meth:`extra_settings`.
     """
 
-    ip = Unicode(
-        help="Address to listen on. Default: the host of $JUPYTERHUB_SERVICE_URL, else loopback."
-    ).tag(config=True)
-    port = Integer(
-        help="Port to listen on. Default: the port of $JUPYTERHUB_SERVICE_URL, else 8765."
-    ).tag(config=True)
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        from urllib.parse import urlparse
-
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).hostname or "127.0.0.1") if url else "127.0.0.1"
-
-    @default("port")
-    def _default_port(self) -> int:
-        from urllib.parse import urlparse
-
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        return (urlparse(url).port or 8765) if url else 8765
-
-    base_url = Unicode(
-        help="URL prefix of every route. Default: $JUPYTERHUB_SERVICE_PREFIX or '/'."
-    ).tag(config=True)
-
-    @default("base_url")
-    def _default_base_url(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    default_port = 8765
+    default_prefix = "/"
+    #: how error messages name the service
+    label: ClassVar[str] = "service"
 
     engine_class = Type(
         default_value=LlamaCppEngine,
@@ -405,14 +385,12 @@ class ServiceBase(LoggingConfigurable):
 
     @property
     def prefix(self) -> str:
-        return "/" + self.base_url.strip("/") + "/" if self.base_url.strip("/") else "/"
+        """The URL prefix of every route (``/`` or ``/services/NAME/``)."""
+        return self.base_url
 
     def routes(self) -> list[tuple[str, type[web.RequestHandler]]]:
-        """The service's routes; subclasses extend."""
-        return [
-            (self.prefix + "health", HealthHandler),
-            (self.prefix + "metrics", MetricsHandler),
-        ]
+        """The service's routes (full paths); subclasses extend. /health and /metrics are added."""
+        return []
 
     def extra_settings(self) -> dict[str, Any]:
         return {}
@@ -430,27 +408,19 @@ class ServiceBase(LoggingConfigurable):
 
     def make_app(self) -> web.Application:
         """The tornado application (without listening)."""
-        return web.Application(
-            self.routes(),
+        return service_application(
+            [],
+            extra_handlers=self.routes(),
+            base_url=self.prefix,
+            http_metrics=metrics.HTTP,
+            registry=metrics.REGISTRY,
+            health=self.health,
+            service_label=self.label,
+            access_logger="codetutor.tutor.access",
             auth=self.auth,
             engine=self.engine,
             scheduler=self.scheduler,
-            health=self.health,
-            log_function=self._log_request,
             **self.extra_settings(),
-        )
-
-    def _log_request(self, handler: web.RequestHandler) -> None:
-        status = handler.get_status()
-        log = self.log.info if status < 400 else self.log.warning
-        if handler.request.uri and handler.request.uri.endswith(("/health", "/metrics")):
-            log = self.log.debug
-        log(
-            "%s %s %s %.1fms",
-            status,
-            handler.request.method,
-            handler.request.uri,
-            1000 * handler.request.request_time(),
         )
 
     async def start(self) -> None:
@@ -476,8 +446,10 @@ class ServiceBase(LoggingConfigurable):
 class LLMService(ServiceBase):
     """The shared LLM service (``codetutor llm serve``)."""
 
+    label = "LLM service"
+
     def routes(self) -> list[tuple[str, type[web.RequestHandler]]]:
-        return super().routes() + llm_routes(self.prefix)
+        return llm_routes(self.prefix)
 
 
 class TutorService(ServiceBase):
@@ -488,6 +460,8 @@ class TutorService(ServiceBase):
     fair scheduler, and also serves the OpenAI-compatible routes of that engine
     when :attr:`serve_llm_api` is set.
     """
+
+    label = "tutor service"
 
     serve_llm_api = Bool(
         True, help="Also serve /v1/chat/completions etc. from this service's engine."
@@ -504,7 +478,7 @@ class TutorService(ServiceBase):
     def routes(self) -> list[tuple[str, type[web.RequestHandler]]]:
         from codetutor.tutor.handlers import tutor_routes
 
-        routes = super().routes() + tutor_routes(self.prefix)
+        routes = tutor_routes(self.prefix)
         if self.serve_llm_api:
             routes += llm_routes(self.prefix)
         return routes

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
-import signal
 import tempfile
 import time
 from pathlib import Path
@@ -15,50 +13,44 @@ from typing import Any
 from codetutor.insight.model import InsightCache
 from codetutor.insight.recommend import Recommender
 from jupyterhub.services.auth import HubOAuth
-from jupyterhub.utils import url_path_join
 from sqlalchemy.exc import DBAPIError
 from tornado import web
-from tornado.httpserver import HTTPServer
-from traitlets import Float, Int, Unicode, default
+from traitlets import Float, Int, default
 
-from codetutor.cli import HubServiceApp, UsageError
+from codetutor.cli import UsageError
 from codetutor.ratelimit import RateLimiter
+from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 
 from .. import metrics
-from ..events import SubmissionWatcher, configure_logging
+from ..events import SubmissionWatcher
 from ..models import SubmissionStatus
-from ..publish import Publisher
+from ..publish import Publisher, QueuedPublisher
 from ..queue import DatabaseQueue, Queue, RedisQueue
 from ..store import Store, is_unavailable
-from ..worker import JudgeBackendMixin, Worker, WorkerPool, load_config
+from ..worker import JudgeBackendMixin, Worker, WorkerPool
 from . import problems, reports, submissions, tutoring
-from .base import (
-    CallbackHandler,
-    HealthHandler,
-    MetricsHandler,
-    NotFoundHandler,
-    OpenAPIHandler,
-)
+from .base import OpenAPIHandler, rate_limited
+from .manager import SubmissionManager
 
 #: The API's routes: (path under the service prefix, handler, route name or None).
-#: Each resource module lists its own; a new one is one more line here.
-ROUTES: list[tuple[str, type[web.RequestHandler], str | None]] = [
+#: Each resource module lists its own; a new one is one more line here. /health and
+#: /metrics are the skeleton's (:func:`codetutor.web.service_application`).
+ROUTES: list[Route] = [
     *problems.ROUTES,
     *submissions.ROUTES,
     *reports.ROUTES,
     *tutoring.ROUTES,
     ("api/openapi.yaml", OpenAPIHandler, None),
-    ("health", HealthHandler, None),
-    ("metrics", MetricsHandler, None),
-    ("oauth_callback", CallbackHandler, None),
+    ("oauth_callback", HubCallbackHandler, None),
 ]
 
 
-class JudgeServiceApp(JudgeBackendMixin, HubServiceApp):
+class JudgeServiceApp(JudgeBackendMixin, WebServiceApp):
     """``codetutor judge-service``: the judge's JSON API plus its worker processes."""
 
     name = "judge-service"
     description = "Run the judge service (a JupyterHub service) and its workers."
+    logger_name = "codetutor.judge.service"
 
     classes = [
         Store,
@@ -70,8 +62,6 @@ class JudgeServiceApp(JudgeBackendMixin, HubServiceApp):
         HubOAuth,
         Recommender,
     ]
-
-    config_file = Unicode("", help="A config file (.py or .json) to load.").tag(config=True)
 
     default_port = 10101
     default_prefix = "/services/judge/"
@@ -120,57 +110,64 @@ class JudgeServiceApp(JudgeBackendMixin, HubServiceApp):
         "base-url": "JudgeServiceApp.base_url",
     }
 
-    def initialize(self, argv: list[str] | None = None) -> None:
-        super().initialize(argv)
-        if self.config_file:
-            load_config(self, self.config_file)
-            # the command line wins over the file
-            self.update_config(self.cli_config)
-        configure_logging(logging.DEBUG if self.debug else logging.INFO)
-        self.log = logging.getLogger("codetutor.judge.service")
+    store: Store
+    queue: Queue
+    limiter: RateLimiter
+    watcher: SubmissionWatcher
+    hub_auth: HubOAuth
+    pool: WorkerPool | None = None
 
-    def start(self) -> None:
-        if self.extra_args:
-            raise UsageError(f"unexpected argument {self.extra_args[0]!r}")
+    def check_settings(self) -> None:
+        super().check_settings()
         if self.workers < 0:
             raise UsageError("--workers must be 0 or more")
-        asyncio.run(self.run())
 
-    def make_app(
-        self,
-        *,
-        store: Store,
-        queue: Queue,
-        limiter: RateLimiter,
-        watcher: SubmissionWatcher,
-        hub_auth: HubOAuth,
-        pool: WorkerPool | None,
-    ) -> web.Application:
+    def max_body_size(self) -> int:
+        return max(self.max_notebook_bytes, self.max_submission_bytes) + 1024
+
+    async def setup(self) -> None:
+        """Migrate the database; connect the queue; make the limiter, watcher and workers."""
+        self.store = self.make_store()
+        await self._upgrade(self.store)
+        self.queue = self.make_queue(self.store)
+        await self.queue.connect()
+        self.limiter = RateLimiter(parent=self, redis_url=self.redis_url)
+        self.watcher = SubmissionWatcher(parent=self, store=self.store, redis_url=self.redis_url)
+        self.hub_auth = HubOAuth(parent=self, base_url=self.base_url)
+        self._config_dir = tempfile.TemporaryDirectory(prefix="codetutor-judge-")
+        if self.workers:
+            config_path = Path(self._config_dir.name) / "worker.json"
+            config_path.write_text(json.dumps(self.worker_config()))
+            self.pool = WorkerPool(parent=self, config_path=str(config_path))
+
+    def make_app(self) -> web.Application:
         """The tornado application with its routes and settings."""
-        base = self.base_url
-
-        def route(path: str) -> str:
-            return url_path_join(base, path)
-
-        handlers: list[Any] = [
-            web.url(route(path), handler, name=name) for path, handler, name in ROUTES
-        ]
-        if base != "/":
-            handlers += [
-                web.url("/health", HealthHandler),
-                web.url("/metrics", MetricsHandler),
-            ]
-        return web.Application(
-            handlers,
-            default_handler_class=NotFoundHandler,
-            store=store,
-            queue=queue,
-            limiter=limiter,
-            watcher=watcher,
-            hub_auth=hub_auth,
-            pool=pool,
-            publisher=Publisher(parent=self),
-            insight=InsightCache(store),
+        return service_application(
+            ROUTES,
+            base_url=self.base_url,
+            http_metrics=metrics.HTTP,
+            registry=metrics.REGISTRY,
+            health=self.health,
+            service_label="judge service",
+            access_logger="codetutor.judge.access",
+            store=self.store,
+            queue=self.queue,
+            limiter=self.limiter,
+            on_rate_limited=rate_limited,
+            watcher=self.watcher,
+            hub_auth=self.hub_auth,
+            pool=self.pool,
+            submissions=SubmissionManager(
+                parent=self,
+                store=self.store,
+                queue=self.queue,
+                queue_full_retry_s=self.queue_full_retry_s,
+            ),
+            # the reference run happens in a worker (sandboxes start only there)
+            publisher=QueuedPublisher(parent=self, queue=self.queue)
+            if self.workers
+            else Publisher(parent=self),
+            insight=InsightCache(self.store),
             recommender=Recommender(parent=self),
             activity={},
             redis_url=self.redis_url,
@@ -181,8 +178,63 @@ class JudgeServiceApp(JudgeBackendMixin, HubServiceApp):
             stream_max_s=self.stream_max_s,
             xsrf_cookies=True,
             cookie_secret=os.urandom(32),
-            log_function=_log_request,
         )
+
+    async def health(self) -> dict[str, Any]:
+        """The /health document: ``unavailable`` (503) without the database,
+        ``degraded`` without a configured Redis."""
+        database_error = await self.store.ping()
+        redis_error: str | None = None
+        redis_configured = bool(self.redis_url)
+        if redis_configured:
+            redis_error = await self.queue.transport_status()
+        status = "ok"
+        if database_error is not None:
+            status = "unavailable"
+        elif redis_error is not None:
+            status = "degraded"
+        return {
+            "status": status,
+            "database": {"ok": database_error is None, "error": database_error},
+            "redis": {
+                "configured": redis_configured,
+                "ok": redis_configured and redis_error is None,
+                "error": redis_error,
+            },
+            "workers": len(self.pool.pids()) if self.pool else 0,
+        }
+
+    async def started(self) -> None:
+        assert self.web_app is not None
+        self._tasks = [
+            asyncio.create_task(self.watcher.run()),
+            asyncio.create_task(self._refresh_gauges(self.store, self.web_app)),
+        ]
+        if self.pool is not None:
+            self.pool.start(self.workers)
+        self.log.info(
+            "judge service on http://%s:%s%s with %s workers, database %s, queue %s",
+            self.ip,
+            self.port,
+            self.base_url,
+            self.workers,
+            self.store.engine.url.get_backend_name() if self.store.engine else "?",
+            type(self.queue).__name__,
+        )
+
+    async def draining(self) -> None:
+        """Stop the workers (they give back their work) and the background tasks."""
+        if self.pool is not None:
+            await self.pool.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def teardown(self) -> None:
+        await self.limiter.close()
+        await self.queue.close()
+        await self.store.close()
+        self._config_dir.cleanup()
 
     def worker_config(self) -> dict[str, Any]:
         """This service's configuration for its workers (the file the pool hands them)."""
@@ -193,63 +245,6 @@ class JudgeServiceApp(JudgeBackendMixin, HubServiceApp):
         if self.queue_class is not None:
             backend["queue_class"] = f"{self.queue_class.__module__}.{self.queue_class.__name__}"
         return dict(config)
-
-    async def run(self) -> None:
-        """Serve until SIGTERM/SIGINT; then stop the workers (they give back their work)."""
-        store = self.make_store()
-        await self._upgrade(store)
-        queue = self.make_queue(store)
-        await queue.connect()
-        limiter = RateLimiter(parent=self, redis_url=self.redis_url)
-        watcher = SubmissionWatcher(parent=self, store=store, redis_url=self.redis_url)
-        hub_auth = HubOAuth(parent=self, base_url=self.base_url)
-        pool: WorkerPool | None = None
-        config_dir = tempfile.TemporaryDirectory(prefix="codetutor-judge-")
-        if self.workers:
-            config_path = Path(config_dir.name) / "worker.json"
-            config_path.write_text(json.dumps(self.worker_config()))
-            pool = WorkerPool(parent=self, config_path=str(config_path))
-        app = self.make_app(
-            store=store, queue=queue, limiter=limiter, watcher=watcher, hub_auth=hub_auth, pool=pool
-        )
-        server = HTTPServer(
-            app,
-            xheaders=True,
-            max_body_size=max(self.max_notebook_bytes, self.max_submission_bytes) + 1024,
-        )
-        server.listen(self.port, self.ip)
-        tasks = [
-            asyncio.create_task(watcher.run()),
-            asyncio.create_task(self._refresh_gauges(store, app)),
-        ]
-        if pool is not None:
-            pool.start(self.workers)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        self.log.info(
-            "judge service on http://%s:%s%s with %s workers, database %s, queue %s",
-            self.ip,
-            self.port,
-            self.base_url,
-            self.workers,
-            store.engine.url.get_backend_name() if store.engine else "?",
-            type(queue).__name__,
-        )
-        await stop.wait()
-        self.log.info("stopping")
-        server.stop()
-        if pool is not None:
-            await pool.stop()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.close_all_connections()
-        await limiter.close()
-        await queue.close()
-        await store.close()
-        config_dir.cleanup()
 
     async def _upgrade(self, store: Store) -> None:
         """Migrate the database, waiting up to ``startup_timeout_s`` for it to answer."""
@@ -286,19 +281,3 @@ def _config_value(value: Any) -> str:
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
     return str(value)
-
-
-def _log_request(handler: web.RequestHandler) -> None:
-    status = handler.get_status()
-    if status < 400 and handler.request.path.endswith(("/health", "/metrics")):
-        return
-    log = logging.getLogger("codetutor.judge.access")
-    level = logging.INFO if status < 500 else logging.ERROR
-    log.log(
-        level,
-        "%s %s %s %.1fms",
-        status,
-        handler.request.method,
-        handler.request.uri,
-        1000 * handler.request.request_time(),
-    )

@@ -9,18 +9,18 @@ status, never a traceback.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
 import structlog
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
 from sqlalchemy.exc import DBAPIError
-from tornado import web
+
+from codetutor.errors import CodeTutorError
+from codetutor.web import JSONHandler
+from codetutor.web.handlers import parse_json
 
 from .. import metrics
 from ..metrics import Endpoint
@@ -38,14 +38,11 @@ NOTEBOOK_TYPE = "application/x-ipynb+json"
 #: ids and versions are 32-bit integers in the database
 MAX_INT32 = 2**31 - 1
 
-
-def _reject_constant(name: str) -> Any:
-    """Refuse ``NaN``/``Infinity`` in a request body: it is not JSON."""
-    raise ValueError(f"{name} is not JSON")
+log = logging.getLogger("codetutor.judge.service")
 
 
-class APIError(web.HTTPError):
-    """An error answered as ``{"message": message, **extra}`` with ``status``."""
+class APIError(CodeTutorError):
+    """An error of the judge API: ``{"message": message, **extra}`` with ``status``."""
 
     def __init__(
         self,
@@ -55,39 +52,48 @@ class APIError(web.HTTPError):
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(status, "%s", message)
-        self.message = message
-        self.headers = headers or {}
-        self.extra = extra or {}
+        super().__init__(message, status=status, headers=headers, extra=extra)
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status (as :class:`tornado.web.HTTPError` names it)."""
+        return self.status
 
 
-class JudgeHandler(HubOAuthenticated, web.RequestHandler):
-    """Base of the API handlers: Hub authentication, rate limit, JSON errors, metrics."""
+class JudgeHandler(HubOAuthenticated, JSONHandler):
+    """Base of the API handlers: Hub authentication and scopes, rate limit, strict JSON.
 
-    endpoint: ClassVar[Endpoint] = Endpoint.OTHER
-    #: False for /health, /metrics and the OpenAPI document
-    authenticated: ClassVar[bool] = True
+    :meth:`prepare` authenticates with the Hub (401 without credentials, 403
+    without the service's access scope), checks XSRF for cookie-authenticated
+    browser requests, records the user's activity and takes one token from
+    the user's ``limit`` bucket for this route (429 with ``Retry-After``).
+    """
+
+    endpoint: ClassVar[str] = Endpoint.OTHER
     limit: ClassVar[str] = "api"
     #: query parameters the handler reads; any other is refused with 400
-    query_parameters: ClassVar[frozenset[str]] = frozenset()
+    query_parameters: ClassVar[frozenset[str] | None] = frozenset()
 
     user_model: dict[str, Any] | None = None
 
     @property
     def log(self) -> logging.Logger:
-        return logging.getLogger("codetutor.judge.service")
+        return log
 
     @property
     def hub_auth(self) -> HubOAuth:
-        return self.settings["hub_auth"]
+        auth: HubOAuth = self.settings["hub_auth"]
+        return auth
 
     @property
     def store(self) -> Store:
-        return self.settings["store"]
+        store: Store = self.settings["store"]
+        return store
 
     @property
     def queue(self) -> Queue:
-        return self.settings["queue"]
+        queue: Queue = self.settings["queue"]
+        return queue
 
     @property
     def user_name(self) -> str:
@@ -108,22 +114,8 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
         # only cookie-authenticated browser requests need the XSRF token.
         return
 
-    def check_xsrf_after_auth(self) -> None:
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            HubOAuthenticated.check_xsrf_cookie(self)
-
     async def prepare(self) -> None:
-        self._started = time.monotonic()
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(
-            request_id=self.request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16],
-            endpoint=self.endpoint.value,
-        )
-        unknown = sorted(set(self.request.query_arguments) - self.query_parameters - {"_xsrf"})
-        if unknown:
-            raise APIError(400, f"unknown query parameter(s): {', '.join(unknown)}")
-        if not self.authenticated:
-            return
+        super().prepare()
         model = await self.hub_auth.get_user(self, sync=False)
         if not model:
             raise APIError(
@@ -134,17 +126,18 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
             self.hub_auth.access_scopes, model
         ):
             raise APIError(403, "this account may not use the judge service")
-        self.check_xsrf_after_auth()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            HubOAuthenticated.check_xsrf_cookie(self)
         self.user_model = model
         self.current_user = model
         structlog.contextvars.bind_contextvars(user=self.user_name)
         self.settings["activity"][self.user_name] = time.monotonic()
         decision = await self.settings["limiter"].hit(
-            self.limit, self.endpoint.value, self.user_name
+            self.limit, str(self.endpoint), self.user_name
         )
         if not decision.allowed:
             metrics.RATE_LIMITED.labels(
-                endpoint=self.endpoint.value, reason=metrics.RateLimitReason.RATE.value
+                endpoint=str(self.endpoint), reason=metrics.RateLimitReason.RATE.value
             ).inc()
             raise APIError(
                 429,
@@ -152,89 +145,30 @@ class JudgeHandler(HubOAuthenticated, web.RequestHandler):
                 headers={"Retry-After": decision.retry_after_header},
             )
 
-    def write_json(self, data: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(dumps(data, ensure_ascii=False, default=str))
+    def dump_json(self, data: Any) -> str:
+        """Strict JSON: never ``NaN`` or ``Infinity`` (see :func:`~..verdict.dumps`)."""
+        return dumps(data, ensure_ascii=False, default=str)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        body: dict[str, Any]
-        if isinstance(error, APIError):
-            for name, value in error.headers.items():
-                self.set_header(name, value)
-            body = {"message": error.message, **error.extra}
-        elif error is not None and is_unavailable(error):
+    def read_json_body(self, max_bytes: int, what: str) -> Any:
+        """The body as strict JSON; 413 over ``max_bytes``, 400 if it is not JSON."""
+        return parse_json(self.request.body, max_bytes, what)
+
+    def error_body(self, status_code: int, error: BaseException | None) -> dict[str, Any]:
+        if error is not None and not isinstance(error, CodeTutorError) and is_unavailable(error):
             self.set_status(503)
             self.set_header("Retry-After", "5")
-            body = {"message": "the judge database is unavailable; try again shortly"}
-        elif isinstance(error, web.HTTPError):
-            body = {
-                "message": error.log_message % error.args if error.log_message else self._reason
-            }
-        else:
-            body = {"message": "internal error in the judge service"}
-        if status_code == 405:
-            self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(dumps(body, ensure_ascii=False))
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        """The HTTP methods this handler implements (for ``Allow`` on 405)."""
-        return [
-            method
-            for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-            if getattr(cls, method.lower()) is not getattr(web.RequestHandler, method.lower())
-        ]
+            return {"message": "the judge database is unavailable; try again shortly"}
+        return super().error_body(status_code, error)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, DBAPIError) and is_unavailable(value):
-            logging.getLogger("codetutor.judge.service").warning(
-                "database unavailable: %s", type(value.orig).__name__
-            )
+            log.warning("database unavailable: %s", type(value.orig).__name__)
             return
         super().log_exception(typ, value, tb)
 
-    def on_finish(self) -> None:
-        method = self.request.method or "GET"
-        metrics.HTTP_REQUESTS.labels(
-            method=method, endpoint=self.endpoint.value, status=str(self.get_status())
-        ).inc()
-        started = getattr(self, "_started", None)
-        if started is not None:
-            metrics.HTTP_DURATION.labels(method=method, endpoint=self.endpoint.value).observe(
-                time.monotonic() - started
-            )
-
-    def read_json_body(self, max_bytes: int, what: str) -> Any:
-        if len(self.request.body) > max_bytes:
-            raise APIError(413, f"{what} is too large (more than {max_bytes // 1024} KiB)")
-        try:
-            data = json.loads(self.request.body, parse_constant=_reject_constant)
-        except ValueError as e:
-            raise APIError(400, f"malformed JSON: {e}") from None
-        try:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise APIError(400, "malformed JSON: a string holds an unpaired surrogate") from None
-        return data
-
     async def find_problem(self, slug: str, version: Any = None) -> ProblemRow:
-        wanted: int | None = None
-        if version is not None:
-            try:
-                if isinstance(version, bool) or not isinstance(version, (int, str)):
-                    raise ValueError(version)
-                wanted = int(version)
-            except ValueError:
-                raise APIError(400, "version must be a whole number") from None
-            if not 1 <= wanted <= MAX_INT32:
-                raise APIError(400, f"version must be a whole number from 1 to {MAX_INT32}")
-        problem = await self.store.get_problem(slug, wanted)
-        if problem is None:
-            which = f" version {wanted}" if wanted is not None else ""
-            raise APIError(404, f"no problem {slug!r}{which}")
+        """The problem version (the latest without ``version``); 400/404 as :class:`APIError`."""
+        problem: ProblemRow = await self.settings["submissions"].find_problem(slug, version)
         return problem
 
 
@@ -252,78 +186,16 @@ def query_int(handler: JudgeHandler, name: str, default: int, low: int, high: in
     return value
 
 
-class HealthHandler(JudgeHandler):
-    endpoint = Endpoint.HEALTH
-    authenticated = False
+class OpenAPIHandler(JSONHandler):
+    """``GET api/openapi.yaml``: the API's contract (no authentication)."""
 
-    async def get(self) -> None:
-        database_error = await self.store.ping()
-        redis_error: str | None = None
-        redis_configured = bool(self.settings["redis_url"])
-        if redis_configured:
-            redis_error = await self.queue.transport_status()
-        body: dict[str, Any] = {
-            "status": "ok",
-            "database": {"ok": database_error is None, "error": database_error},
-            "redis": {
-                "configured": redis_configured,
-                "ok": redis_configured and redis_error is None,
-                "error": redis_error,
-            },
-            "workers": len(self.settings["pool"].pids()) if self.settings["pool"] else 0,
-        }
-        status = 200
-        if database_error is not None:
-            body["status"] = "unavailable"
-            status = 503
-        elif redis_error is not None:
-            body["status"] = "degraded"
-        self.write_json(body, status)
-
-
-class MetricsHandler(JudgeHandler):
-    endpoint = Endpoint.METRICS
-    authenticated = False
-
-    async def get(self) -> None:
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest(metrics.REGISTRY))
-
-
-class OpenAPIHandler(JudgeHandler):
     endpoint = Endpoint.OPENAPI
-    authenticated = False
 
-    async def get(self) -> None:
+    def get(self) -> None:
         self.set_header("Content-Type", "application/yaml; charset=UTF-8")
         self.finish(OPENAPI.read_bytes())
 
 
-class CallbackHandler(HubOAuthCallbackHandler):
-    """Completes the Hub's OAuth login of a browser (sets the service's cookie).
-
-    Logins are rate-limited per client address with the ``login`` limit.
-    """
-
-    @property
-    def hub_auth(self) -> HubOAuth:
-        return self.settings["hub_auth"]
-
-    async def prepare(self) -> None:
-        decision = await self.settings["limiter"].hit(
-            "login", Endpoint.OAUTH_CALLBACK.value, self.request.remote_ip or "unknown"
-        )
-        if not decision.allowed:
-            metrics.RATE_LIMITED.labels(
-                endpoint=Endpoint.OAUTH_CALLBACK.value, reason=metrics.RateLimitReason.RATE.value
-            ).inc()
-            self.set_header("Retry-After", decision.retry_after_header)
-            raise web.HTTPError(429, "too many logins; slow down")
-
-
-class NotFoundHandler(JudgeHandler):
-    authenticated = False
-
-    def prepare(self) -> None:  # type: ignore[override]
-        self._started = time.monotonic()
-        raise APIError(404, f"no such endpoint: {self.request.path}")
+def rate_limited(endpoint: str) -> None:
+    """Count a request refused by the rate limiter (the OAuth callback's hook)."""
+    metrics.RATE_LIMITED.labels(endpoint=endpoint, reason=metrics.RateLimitReason.RATE.value).inc()

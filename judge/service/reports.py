@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codetutor.insight.gradebook import gradebook, gradebook_csv, gradebook_json
+from codetutor.insight.handlers import write_gradebook
 from codetutor.insight.overview import class_overview
 from codetutor.insight.recommend import recommendations_view
 
@@ -41,12 +41,7 @@ class GradebookHandler(JudgeHandler):
         if form not in ("json", "csv"):
             raise APIError(400, "format must be json or csv")
         insight = await self.settings["insight"].get()
-        if form == "json":
-            self.write_json(gradebook_json(insight))
-            return
-        self.set_header("Content-Type", "text/csv; charset=UTF-8")
-        self.set_header("Content-Disposition", 'attachment; filename="gradebook.csv"')
-        self.finish(gradebook_csv(gradebook(insight)).encode("utf-8"))
+        write_gradebook(self, insight, form, filename="gradebook", spreadsheet=False)
 
 
 class ClassInsightHandler(JudgeHandler):

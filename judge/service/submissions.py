@@ -1,82 +1,45 @@
-"""Submissions: submit and list, one submission, its live events."""
+"""Submissions: submit and list, one submission, its live events.
+
+Thin handlers over :class:`~.manager.SubmissionManager` (``settings["submissions"]``):
+parse the request, call the manager, write its answer.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
-import structlog
 from tornado.iostream import StreamClosedError
 
-from .. import metrics
 from ..events import SubmissionWatcher
-from ..exceptions import SubmissionError
 from ..metrics import Endpoint
-from ..models import Problem as ProblemRow
-from ..models import Submission as SubmissionRow
 from ..models import SubmissionStatus
-from ..submission import Submission
-from ..verdict import dumps
 from .base import MAX_INT32, SCOPE_READ_ALL, SCOPE_SUBMIT, APIError, JudgeHandler
-from .views import submission_view
+from .manager import Readable, SubmissionManager, parse_request
 
 
-class SubmissionsHandler(JudgeHandler):
+class SubmissionHandlerBase(JudgeHandler):
+    """What the submission handlers share: the manager."""
+
+    @property
+    def submissions(self) -> SubmissionManager:
+        manager: SubmissionManager = self.settings["submissions"]
+        return manager
+
+
+class SubmissionsHandler(SubmissionHandlerBase):
+    """``POST api/submissions`` (submit, 202) and ``GET`` (a user's list, newest first)."""
+
     endpoint = Endpoint.SUBMISSIONS
     query_parameters = frozenset({"user", "problem", "limit", "before"})
 
     async def post(self) -> None:
         self.require_scope(SCOPE_SUBMIT)
         body = self.read_json_body(self.settings["max_submission_bytes"], "the submission")
-        if not isinstance(body, dict):
-            raise APIError(400, "the body must be a JSON object")
-        unknown = sorted(set(body) - {"problem", "version", "code", "notebook"})
-        if unknown:
-            raise APIError(400, f"unknown field(s): {', '.join(unknown)}")
-        slug = body.get("problem")
-        if not isinstance(slug, str) or not slug:
-            raise APIError(400, "'problem' (the problem id) is required")
-        code, notebook = body.get("code"), body.get("notebook")
-        if (code is None) == (notebook is None):
-            raise APIError(400, "give exactly one of 'code' (text) or 'notebook' (a notebook)")
-        try:
-            if notebook is not None:
-                if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-                    raise SubmissionError("'notebook' is not a Jupyter notebook")
-                parsed = Submission.from_notebook(notebook)
-                notebook_text: str | None = json.dumps(notebook, ensure_ascii=False)
-            else:
-                if not isinstance(code, str):
-                    raise SubmissionError("'code' must be text")
-                parsed = Submission.from_source(code)
-                notebook_text = None
-        except SubmissionError as e:
-            raise APIError(400, e.message) from None
-        except (TypeError, ValueError, AttributeError) as e:
-            # a notebook with JSON shaped unlike nbformat's (e.g. a tag that is an object)
-            self.log.info("malformed notebook submission: %r", e)
-            raise APIError(400, "'notebook' is not a well-formed Jupyter notebook") from None
-        problem = await self.find_problem(slug, body.get("version"))
-        if await self.queue.is_full():
-            metrics.RATE_LIMITED.labels(
-                endpoint=self.endpoint.value, reason=metrics.RateLimitReason.QUEUE_FULL.value
-            ).inc()
-            raise APIError(
-                429,
-                "the judge queue is full; try again shortly",
-                headers={"Retry-After": str(self.settings["queue_full_retry_s"])},
-            )
-        user = await self.store.ensure_user(self.user_name)
-        sub = await self.store.add_submission(
-            user=user, problem=problem, code=parsed.source, notebook=notebook_text
-        )
-        await self.queue.put(sub.id)
-        structlog.contextvars.bind_contextvars(submission_id=sub.id)
-        self.log.info("submission %s queued for %s v%s", sub.id, problem.slug, problem.version)
-        self.set_header("Location", self.reverse_url("submission", str(sub.id)))
-        self.write_json(submission_view(sub, problem, self.user_name, instructor=False), 202)
+        submitted = await self.submissions.submit(self.user_name, parse_request(body))
+        self.set_header("Location", self.reverse_url("submission", str(submitted.row.id)))
+        self.write_json(submitted.view(), 202)
 
     async def get(self) -> None:
         name = self.get_query_argument("user", None) or self.user_name
@@ -92,59 +55,29 @@ class SubmissionsHandler(JudgeHandler):
             raise APIError(400, "limit must be between 1 and 500")
         if before_id is not None and not 0 <= before_id <= MAX_INT32:
             raise APIError(400, f"before must be a submission id from 0 to {MAX_INT32}")
-        user = await self.store.ensure_user(name)
-        problem_ids: list[int] | None = None
-        slug = self.get_query_argument("problem", None)
-        problems: dict[int, ProblemRow] = {}
-        if slug is not None:
-            versions = [await self.find_problem(slug)]
-            latest = versions[0].version
-            for v in range(1, latest):
-                older = await self.store.get_problem(slug, v)
-                if older is not None:
-                    versions.append(older)
-            problems = {p.id: p for p in versions}
-            problem_ids = list(problems)
-        subs = await self.store.list_submissions(
-            user_id=user.id, problem_ids=problem_ids, limit=limit, before_id=before_id
+        found = await self.submissions.list(
+            name,
+            problem=self.get_query_argument("problem", None),
+            limit=limit,
+            before_id=before_id,
+            instructor=self.has_scope(SCOPE_READ_ALL),
         )
-        for sub in subs:
-            if sub.problem_id not in problems:
-                row = await self.store.get_problem_by_id(sub.problem_id)
-                assert row is not None
-                problems[row.id] = row
-        instructor = self.has_scope(SCOPE_READ_ALL)
-        self.write_json(
-            {
-                "submissions": [
-                    submission_view(
-                        s, problems[s.problem_id], name, instructor=instructor, brief=True
-                    )
-                    for s in subs
-                ]
-            }
-        )
+        self.write_json({"submissions": [s.view(brief=True) for s in found]})
 
 
-class SubmissionHandler(JudgeHandler):
+class SubmissionHandler(SubmissionHandlerBase):
+    """``GET api/submissions/ID``: one submission (the owner's, or anyone's for instructors)."""
+
     endpoint = Endpoint.SUBMISSION
 
-    async def load(self, submission_id: str) -> tuple[SubmissionRow, ProblemRow, str, bool]:
+    async def load(self, submission_id: str) -> Readable:
         """The submission if this user may read it (else 404, not to reveal it exists)."""
-        sub = await self.store.get_submission(int(submission_id))
-        instructor = self.has_scope(SCOPE_READ_ALL)
-        if sub is None:
-            raise APIError(404, f"no submission {submission_id}")
-        owner = (await self.store.user_names([sub.user_id])).get(sub.user_id, "")
-        if owner != self.user_name and not instructor:
-            raise APIError(404, f"no submission {submission_id}")
-        problem = await self.store.get_problem_by_id(sub.problem_id)
-        assert problem is not None
-        return sub, problem, owner, instructor
+        return await self.submissions.get(
+            int(submission_id), self.user_name, instructor=self.has_scope(SCOPE_READ_ALL)
+        )
 
     async def get(self, submission_id: str) -> None:
-        sub, problem, owner, instructor = await self.load(submission_id)
-        self.write_json(submission_view(sub, problem, owner, instructor=instructor))
+        self.write_json((await self.load(submission_id)).view())
 
 
 class SubmissionEventsHandler(SubmissionHandler):
@@ -157,7 +90,7 @@ class SubmissionEventsHandler(SubmissionHandler):
 
     async def get(self, submission_id: str) -> None:
         self._closed = asyncio.Event()
-        sub, problem, owner, instructor = await self.load(submission_id)
+        sub = await self.load(submission_id)
         watcher: SubmissionWatcher = self.settings["watcher"]
         self.set_header("Content-Type", "text/event-stream; charset=UTF-8")
         self.set_header("Cache-Control", "no-cache")
@@ -166,47 +99,46 @@ class SubmissionEventsHandler(SubmissionHandler):
         last: tuple[str, int] | None = None
         try:
             while True:
-                change = watcher.watch(sub.id)
+                change = watcher.watch(sub.row.id)
                 try:
-                    state = (sub.status, sub.attempts)
+                    state = (sub.row.status, sub.row.attempts)
                     if state != last:
                         last = state
-                        final = sub.status == SubmissionStatus.JUDGED
-                        view = submission_view(
-                            sub, problem, owner, instructor=instructor, brief=not final
+                        final = sub.row.status == SubmissionStatus.JUDGED
+                        await self._send(
+                            "verdict" if final else "status", sub.view(brief=not final)
                         )
-                        await self._send("verdict" if final else "status", view)
                         if final:
                             return
                     if time.monotonic() > deadline or self._closed.is_set():
                         return
-                    waits = [
-                        asyncio.ensure_future(change.wait()),
-                        asyncio.ensure_future(self._closed.wait()),
-                    ]
-                    done, pending = await asyncio.wait(
-                        waits,
-                        timeout=self.settings["stream_ping_s"],
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    for task in pending:
-                        task.cancel()
-                    if not done:
+                    if not await self._wait(change):
                         self.write(": ping\n\n")
                         await self.flush()
                 finally:
-                    watcher.unwatch(sub.id, change)
-                fresh = await self.store.get_submission(sub.id)
-                assert fresh is not None
-                sub = fresh
+                    watcher.unwatch(sub.row.id, change)
+                sub = await self.submissions.refresh(sub)
         except StreamClosedError:
             return
         finally:
             if not self._finished:
                 self.finish()
 
+    async def _wait(self, change: asyncio.Event) -> bool:
+        """Coroutine: wait for ``change`` or the client leaving; False after a ping interval."""
+        waits = [
+            asyncio.ensure_future(change.wait()),
+            asyncio.ensure_future(self._closed.wait()),
+        ]
+        done, pending = await asyncio.wait(
+            waits, timeout=self.settings["stream_ping_s"], return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        return bool(done)
+
     async def _send(self, event: str, data: dict[str, Any]) -> None:
-        self.write(f"event: {event}\ndata: {dumps(data, ensure_ascii=False, default=str)}\n\n")
+        self.write(f"event: {event}\ndata: {self.dump_json(data)}\n\n")
         await self.flush()
 
 

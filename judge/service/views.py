@@ -6,6 +6,7 @@ from typing import Any
 
 from ..models import Problem as ProblemRow
 from ..models import Submission as SubmissionRow
+from ..verdict import student_view
 
 
 def problem_view(problem: ProblemRow) -> dict[str, Any]:
@@ -14,17 +15,10 @@ def problem_view(problem: ProblemRow) -> dict[str, Any]:
 
 
 def result_view(result: dict[str, Any] | None, *, instructor: bool) -> dict[str, Any] | None:
-    """A stored (instructor) result as ``audience`` may see it: hidden cases reduced."""
+    """A stored (instructor) result as its reader may see it (see :func:`~..verdict.student_view`)."""
     if result is None or instructor:
         return result
-    view = {k: v for k, v in result.items() if k != "internal_message"}
-    view["cases"] = [
-        case
-        if case.get("visibility") != "hidden"
-        else {k: case[k] for k in ("name", "visibility", "status", "time_ms") if k in case}
-        for case in result.get("cases", [])
-    ]
-    return view
+    return student_view(result)
 
 
 def submission_view(

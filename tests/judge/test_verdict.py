@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from codetutor.judge.problem import Visibility
 from codetutor.judge.verdict import (
     CaseResult,
@@ -103,13 +102,17 @@ class RecordingHandler:
 
 
 def test_the_api_serves_strict_json_and_refuses_nan_in_bodies() -> None:
-    from codetutor.judge.service import APIError, JudgeHandler
+    from codetutor.judge.service import JudgeHandler
+
+    from codetutor.errors import CodeTutorError
 
     handler = RecordingHandler()
-    JudgeHandler.write_json(handler, {"time_ms": float("nan"), "score": float("inf")})  # type: ignore[arg-type]
+    handler.finish(
+        JudgeHandler.dump_json(handler, {"time_ms": float("nan"), "score": float("inf")})
+    )  # type: ignore[arg-type]
     assert strict_loads(handler.sent[0]) == {"time_ms": None, "score": None}
     for body in (b'{"code": NaN}', b'{"x": Infinity}', b"[-Infinity]"):
-        with pytest.raises(APIError) as raised:
+        with pytest.raises(CodeTutorError) as raised:
             JudgeHandler.read_json_body(RecordingHandler(body), 1 << 20, "the body")  # type: ignore[arg-type]
-        assert raised.value.status_code == 400
+        assert raised.value.status == 400
     assert JudgeHandler.read_json_body(RecordingHandler(b'{"a": 1.5}'), 1 << 20, "x") == {"a": 1.5}  # type: ignore[arg-type]
