@@ -1,9 +1,5 @@
-"""Structured logs and live submission events of the judge service.
+"""Live submission events of the judge service (its JSON logs are :mod:`codetutor.logging`'s).
 
-- :func:`configure_logging` makes every log record (ours, tornado's,
-  traitlets') one JSON object per line through structlog, carrying the
-  context bound with :func:`structlog.contextvars.bind_contextvars`
-  (``submission_id``, ``user``, ``request_id``).
 - :class:`SubmissionWatcher` follows submissions as workers (other
   processes) move them along, from the database: it wakes the live streams
   (:meth:`SubmissionWatcher.wait_for_change`) and feeds the verdict and queue
@@ -14,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import sys
 import time
 from datetime import timedelta
-from typing import IO, Any
+from typing import Any
 
 import redis.asyncio as aioredis
-import structlog
 from redis.exceptions import RedisError
 from traitlets import Float, Instance, Unicode
 from traitlets.config import LoggingConfigurable
@@ -29,35 +22,6 @@ from traitlets.config import LoggingConfigurable
 from . import metrics
 from .models import Submission, SubmissionStatus, utcnow
 from .store import Store
-
-
-def configure_logging(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
-    """Route all logging through one JSON-lines handler on ``stream`` (stderr)."""
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-    )
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers = [handler]
-    root.setLevel(level)
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
 
 
 class SubmissionWatcher(LoggingConfigurable):

@@ -38,8 +38,8 @@ from traitlets import Float, Instance, Int, List, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
+from codetutor.logging import configure_logging
 
-from .events import configure_logging
 from .exceptions import ProblemError
 from .models import Submission as SubmissionRow
 from .problem import Problem
