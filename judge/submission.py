@@ -76,7 +76,7 @@ class Submission:
         Reading it back (:meth:`from_stored`, or :meth:`from_notebook`) gives this
         submission again without the student's notebook being parsed a second time.
         """
-        cells = [
+        cells: list[dict[str, Any]] = [
             {
                 "cell_type": "code",
                 "execution_count": None,
