@@ -28,7 +28,8 @@ from ..local import tutor_problem_view
 from ..models import SubmissionStatus
 from ..problem import Problem
 from ..queue import Job, JobKind, JobState, valid_job_id
-from .base import MAX_INT32, APIError, JudgeHandler
+from .base import APIError, JudgeHandler
+from .manager import SubmissionManager
 from .views import result_view
 
 SCOPE_TUTOR = "custom:judge:tutor"
@@ -75,17 +76,9 @@ class TutorVerdictHandler(TutoringHandler):
         name = self.get_query_argument("user", None)
         if not name or len(name) > 255:
             raise APIError(400, "'user' (the student's Hub name) is required")
-        latest = await self.find_problem(slug)
-        versions = [latest]
-        for number in range(1, latest.version):
-            older = await self.store.get_problem(slug, number)
-            if older is not None:
-                versions.append(older)
-        user = await self.store.ensure_user(name)
-        subs = await self.store.list_submissions(
-            user_id=user.id, problem_ids=[p.id for p in versions], limit=50
-        )
-        judged = [s for s in subs if s.status == SubmissionStatus.JUDGED]
+        manager: SubmissionManager = self.settings["submissions"]
+        listed = await manager.list(name, problem=slug, limit=50, before_id=None, instructor=False)
+        judged = [r.row for r in listed if r.row.status == SubmissionStatus.JUDGED]
         last = judged[0] if judged else None
         self.write_json(
             {
@@ -121,10 +114,6 @@ class GuardJobsHandler(TutoringHandler):
                 f"'programs' must be a list of 1 to {MAX_PROGRAMS} source texts "
                 f"of at most {MAX_PROGRAM_CHARS} characters",
             )
-        if version is not None and (
-            isinstance(version, bool) or not isinstance(version, int) or not 1 <= version
-        ):
-            raise APIError(400, f"version must be a whole number from 1 to {MAX_INT32}")
         row = await self.find_problem(slug, version)
         job = Job(
             JobKind.GUARD, {"problem": row.slug, "version": row.version, "programs": programs}
