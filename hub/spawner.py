@@ -6,11 +6,11 @@ without system accounts: each user's server runs
 - as a host uid of its own (from the Hub's block of uids plus the Hub's user id,
   stable across restarts; see :attr:`BubblewrapSpawner.first_uid`), dropped to
   inside the sandbox with no capabilities
-  and ``no_new_privs`` (the judge's :func:`~codetutor.judge.sandbox.drop_privileges_args`);
+  and ``no_new_privs`` (the shared :func:`~codetutor.confine.drop_privileges_args`);
 - with its own home, ``<homes_dir>/<name>`` on the host (mode 0700, owned by
   that uid), seen as ``/home/<name>``; no other user's home, no Hub database,
   no data dir: besides the home only the system (read-only, the judge's
-  :func:`~codetutor.judge.sandbox.system_mount_args`), Python and the Code Tutor
+  :func:`~codetutor.confine.system_mount_args`), Python and the Code Tutor
   package are visible, read-only; a private ``/tmp``;
 - in its own PID, IPC and UTS namespaces (it shares the host's network: the proxy
   must reach it and it must reach the Hub and its services on loopback), and

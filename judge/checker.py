@@ -28,7 +28,7 @@ from codetutor.cgroups import NoCgroup
 from codetutor.confine import bubblewrap_args, drop_privileges_args
 
 from .exceptions import JudgeFailure
-from .sandbox import BubblewrapProvisioner, UidAllocator
+from .provisioners import BubblewrapProvisioner, UidAllocator
 
 _BOOT = (
     "import sys, types\n"

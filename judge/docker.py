@@ -54,7 +54,7 @@ from traitlets import Float, Integer, Unicode, default
 from codetutor.cgroups import read_keyed
 
 from .exceptions import SandboxError
-from .sandbox import SandboxProvisioner
+from .provisioners import SandboxProvisioner
 
 #: what a sandbox container runs: $0 the kernel's log, $1 the owner lock, then the kernel
 _CONTAINER_SCRIPT = (

@@ -41,7 +41,8 @@ from traitlets.config import LoggingConfigurable
 
 from .exceptions import JudgeFailure, SandboxError
 from .ipc import JudgeKernelClient
-from .sandbox import BubblewrapProvisioner, Sandbox, reap_stale_sandboxes
+from .provisioners import BubblewrapProvisioner, reap_stale_sandboxes
+from .sandbox import Sandbox
 
 RESULT = "application/vnd.codetutor.result+json"
 SHOWN_OUTPUT = 8192

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from codetutor.judge.judge import Judge
 from codetutor.judge.problem import Problem
+from codetutor.judge.provisioners import BubblewrapProvisioner
 from codetutor.judge.publish import Publisher
-from codetutor.judge.sandbox import BubblewrapProvisioner
 from codetutor.judge.submission import Submission
 from codetutor.judge.verdict import JudgeResult
 from traitlets.config import Config

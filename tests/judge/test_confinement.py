@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from codetutor.judge.exceptions import SandboxError
 from codetutor.judge.pool import SandboxPool
-from codetutor.judge.sandbox import BubblewrapProvisioner
+from codetutor.judge.provisioners import BubblewrapProvisioner
 from traitlets.config import Config
 
 from codetutor.cgroups import NoCgroup, V1Cgroup, V2Cgroup, confinement_class, read_keyed

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from codetutor.judge.judge import Judge
 from codetutor.judge.verdict import JudgeResult
 
@@ -446,7 +445,7 @@ def test_a_killed_judge_leaves_no_kernel_behind(tmp_path: Path) -> None:
     import sys
     import time
 
-    from codetutor.judge.sandbox import reap_stale_sandboxes
+    from codetutor.judge.provisioners import reap_stale_sandboxes
 
     from .conftest import FIRST_UID, leftover_cgroups
 
