@@ -28,7 +28,6 @@ import os
 import signal
 import sys
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -39,6 +38,7 @@ from traitlets.config import LoggingConfigurable
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.logging import configure_logging
+from codetutor.web import load_config
 
 from .exceptions import ProblemError
 from .models import Submission as SubmissionRow
@@ -431,17 +431,6 @@ class JudgeWorkerApp(JudgeBackendMixin, CodeTutorBaseApp):
                 stop.set()
                 return
             await asyncio.sleep(1.0)
-
-
-def load_config(app: CodeTutorBaseApp, path: str) -> None:
-    """Load a ``.py`` or ``.json`` config file into ``app``; :class:`UsageError` if unreadable."""
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"no such config file: {path}")
-    try:
-        app.load_config_file(file.name, path=str(file.parent))
-    except Exception as e:
-        raise UsageError(f"cannot load {path}: {e}") from e
 
 
 class WorkerPool(LoggingConfigurable):
