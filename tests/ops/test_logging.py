@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from .conftest import MONITORING
@@ -115,3 +116,34 @@ def test_the_shipper_labels_use_fields_we_log() -> None:
     assert loki["server"]["http_listen_port"] == 3100
     assert loki["schema_config"]["configs"][0]["store"] == "tsdb"
     assert loki["limits_config"]["retention_period"] == "720h"
+
+
+@pytest.mark.parametrize(
+    ("app", "logger"),
+    [
+        ("codetutor.judge.service.JudgeServiceApp", "codetutor.judge.service"),
+        ("codetutor.insight.app.DashboardApp", "codetutor.insight"),
+        ("codetutor.tutor.app.LLMServeApp", "codetutor.tutor"),
+        ("codetutor.tutor.app.TutorServeApp", "codetutor.tutor"),
+        ("codetutor.judge.worker.JudgeWorkerApp", "codetutor.judge.worker"),
+    ],
+)
+def test_every_service_logs_json_the_same_way(tmp_path: Path, app: str, logger: str) -> None:
+    module, _, name = app.rpartition(".")
+    config = tmp_path / "service_config.py"
+    config.write_text("c.Application.log_level = 'INFO'\n")
+    records = run_python(
+        f"""
+        import logging
+        from {module} import {name}
+        app = {name}()
+        app.initialize(["--config={config}"])
+        app.log.info("ready on port %s", 8000)
+        logging.getLogger("tornado.access").warning("404 GET /nowhere 0.3ms")
+        """,
+        tmp_path,
+    )
+    assert [(r["logger"], r["event"], r["level"]) for r in records] == [
+        (logger, "ready on port 8000", "info"),
+        ("tornado.access", "404 GET /nowhere 0.3ms", "warning"),
+    ]
