@@ -42,7 +42,9 @@ c.GenericOAuthenticator.scope = ["openid", "profile", "email", "groups"]
 # -- roles, groups, custom scopes ----------------------------------------------
 c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
 c.JupyterHub.load_roles = settings.load_roles()
-c.JupyterHub.load_groups = roles.load_groups()
+# production: the identity provider manages the groups (manage_groups above), and
+# JupyterHub refuses to start with load_groups too (the roles create their groups)
+c.JupyterHub.load_groups = roles.load_groups() if settings.embedded else {}
 
 # -- user servers --------------------------------------------------------------
 c.JupyterHub.spawner_class = settings.spawner_class
