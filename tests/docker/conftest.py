@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from traitlets.config import Config
-
 from codetutor.judge.docker import LABEL, reap_stale_containers
 from codetutor.judge.judge import Judge
+from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "deploy" / "images" / "build.sh"
@@ -120,3 +119,88 @@ def clean_host(engine: Any) -> Iterator[None]:
     yield
     assert leftover_containers(engine) == []
     assert leftover_sandbox_dirs() == []
+
+
+@pytest.fixture(scope="session")
+def service_images(engine: Any) -> list[str]:
+    """The images that run the production configuration's services."""
+    names = ["hub", "judge-worker", "llm"]
+    build_images(*names)
+    IMAGE_FIXTURES["service_images"] = True
+    return [f"codetutor/{name}:latest" for name in names]
+
+
+IMAGE_FIXTURES["service_images"] = False
+
+
+class GatewayServers:
+    """A Docker network whose gateway (this host) serves a throwaway PostgreSQL on 5432
+    and Redis on 6379 (password :attr:`password`), as the deployment files' ``db``,
+    ``postgres`` and ``redis``: containers on the network name them with
+    ``--add-host NAME:GATEWAY``. PostgreSQL has the ``codetutor`` role and databases
+    of deploy/postgres (trust authentication: any password is accepted)."""
+
+    hosts = ("db", "postgres", "redis")
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.network = f"codetutor-test-services-{os.getpid()}"
+        self.password = os.urandom(12).hex()
+        self.postgres: Any = None
+        self.redis: subprocess.Popen[bytes] | None = None
+        self.created: Any = None
+
+    def start(self) -> None:
+        from tests.judge.service.judge_service_helpers import PostgresServer
+
+        network = self.created = self.engine.networks.create(self.network, driver="bridge")
+        network.reload()
+        config = network.attrs["IPAM"]["Config"][0]
+        self.gateway = config["Gateway"]
+        self.postgres = PostgresServer()
+        with open(self.postgres.data / "pg_hba.conf", "a") as hba:
+            hba.write(f"host all all {config['Subnet']} trust\n")
+        self.postgres.port = 5432
+        options = f"-p 5432 -c listen_addresses={self.gateway} -k {self.postgres.root} -c fsync=off"
+        self.postgres._run(
+            self.postgres.pg_ctl, "-D", str(self.postgres.data), "-l", str(self.postgres.log),
+            "-o", options, "-w", "start",
+        )  # fmt: skip
+        self.psql("CREATE ROLE codetutor LOGIN", "CREATE DATABASE codetutor OWNER codetutor")
+        self.psql((REPO / "deploy" / "postgres" / "init.sql").read_text())
+        self.redis = subprocess.Popen(
+            ["redis-server", "--bind", self.gateway, "--port", "6379", "--save", "",
+             "--appendonly", "no", "--requirepass", self.password],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def psql(self, *statements: str) -> None:
+        import psycopg
+
+        dsn = f"host={self.postgres.root} port=5432 user=postgres dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            self.redis.terminate()
+            self.redis.wait(10)
+        if self.postgres is not None:
+            self.postgres.destroy()
+        if self.created is not None:
+            for container in self.engine.containers.list(
+                all=True, filters={"network": self.network}
+            ):
+                container.remove(force=True)
+            self.created.remove()
+
+
+@pytest.fixture(scope="module")
+def gateway_servers(engine: Any) -> Iterator[GatewayServers]:
+    servers = GatewayServers(engine)
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
