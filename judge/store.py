@@ -410,7 +410,7 @@ class Store(LoggingConfigurable):
     async def user_names(self, user_ids: Sequence[int]) -> dict[int, str]:
         async with self.session() as s:
             rows = await s.execute(select(User.id, User.name).where(User.id.in_(list(user_ids))))
-            return {uid: name for uid, name in rows.tuples()}
+            return {uid: name for uid, name in rows}
 
     async def pending_count(self) -> int:
         """Submissions not judged yet (queued or running): the queue's depth."""
@@ -436,7 +436,7 @@ class Store(LoggingConfigurable):
                 .group_by(Submission.status)
             )
             counts = dict.fromkeys(pending, 0)
-            counts.update({status: n for status, n in rows.tuples()})
+            counts.update({status: n for status, n in rows})
             return counts
 
     async def changed_since(self, since: datetime) -> list[Submission]:
