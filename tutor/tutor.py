@@ -2,8 +2,10 @@
 
 :class:`Tutor` is the one manager the tutor service's handlers call. For each turn
 it admits the request (rate limit and daily quota), builds the prompt from what the
-student may see, asks the scheduler for a generation, and releases the reply to the
-student only through the :class:`~codetutor.tutor.guard.SolutionGuard`:
+student may see — the problem and their last verdict come from the judge service
+(:attr:`Tutor.judge_class`, :mod:`codetutor.tutor.problems`) — asks the scheduler
+for a generation, and releases the reply to the student only through the
+:class:`~codetutor.tutor.guard.SolutionGuard`:
 
 * text is released line by line; a line that could carry code (backticks, brackets,
   ``=``, keywords, indentation) is released only after the guard approved the whole
@@ -210,7 +212,8 @@ class Tutor(LoggingConfigurable):
         ``{"type": "done", "lang", "level", "withheld"}``. Raises
         :class:`RateLimitedError`, :class:`QueueFullError`, :class:`BadRequestError`,
         :class:`ProblemError` before the first event. Closing the iterator early
-        cancels the generation.
+        cancels the generation. Without ``verdict``, the student's last verdict and
+        failed attempts are asked of the judge.
         """
         if not isinstance(message, str) or not message.strip():
             if not hint:
