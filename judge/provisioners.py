@@ -463,7 +463,7 @@ class ZygoteProvisioner(BubblewrapProvisioner):
             "argv": argv,
             "rlimits": self.rlimits(),
         }
-        client = ZygoteClient.for_loop(kernel_cmd[0], list(self.preload))
+        client = ZygoteClient.shared(kernel_cmd[0], list(self.preload))
         try:
             pid = await client.spawn(request)
         except (TimeoutError, OSError) as e:

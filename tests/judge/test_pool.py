@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from codetutor.judge.exceptions import SandboxError
 from codetutor.judge.judge import Judge
 from codetutor.judge.pool import SandboxPool
@@ -99,3 +98,35 @@ async def test_both_sandbox_backends_judge_the_same(provisioner: str) -> None:
         assert verdicts == ["accepted", "wrong_answer", "runtime_error"]
     finally:
         await judge.close()
+
+
+def test_event_loops_share_one_zygote() -> None:
+    """A judge process keeps one zygote, however many event loops come and go (a test
+    suite has one per test): a zygote per loop once left hundreds running."""
+    from codetutor.judge.zygote import ZygoteClient
+
+    def zygotes() -> set[int]:
+        return {
+            client.process.pid
+            for client in ZygoteClient._shared.values()
+            if client.process is not None and client.process.poll() is None
+        }
+
+    async def judge_once() -> str:
+        judge = Judge(config=judge_config())
+        try:
+            problem = await published(PROBE)
+            result = await judge.judge(problem, Submission.from_source(CODE))
+            return result.verdict.value
+        finally:
+            await judge.close()
+
+    CODE = "def probe():\n    return 'ok'"
+    import asyncio
+
+    assert asyncio.run(judge_once()) == "accepted"
+    first = zygotes()
+    assert len(first) == 1
+    for _ in range(3):
+        assert asyncio.run(judge_once()) == "accepted"
+    assert zygotes() == first
