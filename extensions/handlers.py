@@ -35,14 +35,15 @@ import json
 from typing import Any
 
 import nbformat
-from codetutor.judge.exceptions import SubmissionError
-from codetutor.judge.submission import Submission
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
+
+from codetutor.judge.exceptions import SubmissionError
+from codetutor.judge.submission import Submission
 
 from .client import ServiceClient
 from .exceptions import ExtensionError, ServiceError

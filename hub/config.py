@@ -26,9 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codetutor.hub import roles
 from traitlets import Bool, Enum, Float, Integer, List, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from codetutor.hub import roles
 
 #: the Hub's environment variables the tutor service reads (its LLM endpoint's key, the cache)
 TUTOR_ENVIRONMENT = ("CODETUTOR_LLM_API_KEY", "CODETUTOR_CACHE")

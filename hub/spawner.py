@@ -36,13 +36,13 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-from codetutor.hub.firewall import FirewallError, restrict_to_loopback
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from traitlets import Bool, Integer, List, Unicode, default
 
 from codetutor.cgroups import Cgroup
 from codetutor.confine import bind_args, drop_privileges_args, python_roots, system_mount_args
+from codetutor.hub.firewall import FirewallError, restrict_to_loopback
 
 
 class UserCgroup(Cgroup):

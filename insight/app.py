@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from codetutor.judge.store import Store
 from jupyterhub.services.auth import HubOAuth
 from tornado import web
 from traitlets import Unicode, default
 
+from codetutor.judge.store import Store
 from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 
 from . import metrics

@@ -13,12 +13,12 @@ import logging
 from datetime import datetime
 from typing import Any, ClassVar
 
-from codetutor.judge.verdict import dumps
 from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
 from sqlalchemy.exc import DBAPIError
 from tornado import web
 
 from codetutor.errors import CodeTutorError
+from codetutor.judge.verdict import dumps
 from codetutor.web import JSONHandler
 
 from . import charts

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from codetutor.judge.models import Problem, Submission, SubmissionStatus, User
 from codetutor.judge.store import Store
 from codetutor.judge.verdict import Verdict
-from sqlalchemy import func, select
 
 ACCEPTED = Verdict.ACCEPTED.value
 INTERNAL_ERROR = Verdict.INTERNAL_ERROR.value

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from codetutor.judge.models import utcnow
 from traitlets import Float, Int, TraitError, validate
 from traitlets.config import LoggingConfigurable
+
+from codetutor.judge.models import utcnow
 
 from .history import ProblemInfo
 from .model import Insight, elo

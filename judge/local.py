@@ -19,10 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from traitlets import Instance, List, Unicode, default
+
 from codetutor.tutor.checker import SolutionChecker
 from codetutor.tutor.exceptions import ProblemError as TutorProblemError
 from codetutor.tutor.problems import JudgeClient, LastVerdict, TutorProblem
-from traitlets import Instance, List, Unicode, default
 
 from .exceptions import ProblemError
 from .judge import Judge

@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
+from traitlets import Bool, Unicode
+
+from codetutor.cli import CodeTutorBaseApp, UsageError
+from codetutor.ratelimit import RateLimiter
 from codetutor.tutor.auth import ServiceAuth
 from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
 from codetutor.tutor.exceptions import TutorError
@@ -17,10 +21,6 @@ from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
 from codetutor.tutor.service import LLMService, ServiceBase, TutorService
 from codetutor.tutor.tutor import Tutor
-from traitlets import Bool, Unicode
-
-from codetutor.cli import CodeTutorBaseApp, UsageError
-from codetutor.ratelimit import RateLimiter
 from codetutor.web import HubServiceApp
 
 

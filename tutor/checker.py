@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from codetutor.tutor.problems import JudgeClient, TutorProblem
 from traitlets import Instance, default
 from traitlets.config import LoggingConfigurable
+
+from codetutor.tutor.problems import JudgeClient, TutorProblem
 
 
 class SolutionChecker(LoggingConfigurable):

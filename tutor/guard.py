@@ -25,6 +25,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from traitlets import Bool, Float, Instance, Integer, Type, default
+from traitlets.config import LoggingConfigurable
+
 from codetutor.tutor import metrics
 from codetutor.tutor.checker import JudgeServiceChecker, SolutionChecker
 from codetutor.tutor.problems import TutorProblem
@@ -35,8 +38,6 @@ from codetutor.tutor.snippets import (
     normalise,
     reference_tokens,
 )
-from traitlets import Bool, Float, Instance, Integer, Type, default
-from traitlets.config import LoggingConfigurable
 
 # -- the guard ----------------------------------------------------------------
 

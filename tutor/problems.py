@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from codetutor.tutor.exceptions import ProblemError, TutorError
 from tornado import httpclient
 from traitlets import Float, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from codetutor.tutor.exceptions import ProblemError, TutorError
 
 
 @dataclass(frozen=True)

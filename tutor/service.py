@@ -22,18 +22,18 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from codetutor.tutor import metrics
-from codetutor.tutor.auth import ServiceAuth
-from codetutor.tutor.engine import Chunk, Engine, GenerationRequest, LlamaCppEngine, Usage
-from codetutor.tutor.exceptions import BadRequestError, TutorError
-from codetutor.tutor.scheduler import Job, Scheduler
-from codetutor.tutor.web import APIHandler
 from tornado import httpserver, web
 from tornado.escape import json_encode
 from tornado.iostream import StreamClosedError
 from traitlets import Bool, Instance, Type, default
 from traitlets.config import LoggingConfigurable
 
+from codetutor.tutor import metrics
+from codetutor.tutor.auth import ServiceAuth
+from codetutor.tutor.engine import Chunk, Engine, GenerationRequest, LlamaCppEngine, Usage
+from codetutor.tutor.exceptions import BadRequestError, TutorError
+from codetutor.tutor.scheduler import Job, Scheduler
+from codetutor.tutor.web import APIHandler
 from codetutor.web import ServiceAddress, service_application
 
 _ROLES = ("system", "user", "assistant")

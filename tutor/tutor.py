@@ -20,6 +20,10 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from traitlets import Any as AnyTrait
+from traitlets import Float, Instance, Integer, Type, Unicode, default
+from traitlets.config import LoggingConfigurable
+
 from codetutor.tutor import prompts, review
 from codetutor.tutor.engine import GenerationRequest
 from codetutor.tutor.exceptions import BadRequestError, RateLimitedError, TutorError
@@ -29,9 +33,6 @@ from codetutor.tutor.metrics import RejectReason
 from codetutor.tutor.problems import JudgeClient, LastVerdict, TutorProblem
 from codetutor.tutor.quota import DailyQuota
 from codetutor.tutor.scheduler import Scheduler
-from traitlets import Any as AnyTrait
-from traitlets import Float, Instance, Integer, Type, Unicode, default
-from traitlets.config import LoggingConfigurable
 
 _MAYBE_CODE = re.compile(
     r"[`()\[\]{}=:;]|^\s{2,}\S|\b(?:def|return|for|while|import|lambda|print)\b", re.M

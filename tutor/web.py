@@ -13,7 +13,6 @@ from typing import Any
 
 from codetutor.tutor.auth import Identity, ServiceAuth
 from codetutor.tutor.exceptions import TutorError
-
 from codetutor.web import JSONHandler
 
 

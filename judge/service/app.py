@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codetutor.insight.model import InsightCache
-from codetutor.insight.recommend import Recommender
 from jupyterhub.services.auth import HubOAuth
 from sqlalchemy.exc import DBAPIError
 from tornado import web
 from traitlets import Float, Int, default
 
 from codetutor.cli import UsageError
+from codetutor.insight.model import InsightCache
+from codetutor.insight.recommend import Recommender
 from codetutor.ratelimit import RateLimiter
 from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from traitlets.config import Config
+
 from codetutor.judge.docker import LABEL, reap_stale_containers
 from codetutor.judge.judge import Judge
-from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "deploy" / "images" / "build.sh"

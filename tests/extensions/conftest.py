@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 import requests
-from codetutor.hub.roles import INSTRUCTOR_SCOPES, STUDENT_SCOPES, TUTOR_SERVICE_SCOPES
 
 # pytest-jupyter's fixtures (jp_fetch, jp_ws_fetch, jp_serverapp, ...) for this folder
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 
+from codetutor.hub.roles import INSTRUCTOR_SCOPES, STUDENT_SCOPES, TUTOR_SERVICE_SCOPES
 from tests.judge.service.judge_service_helpers import FakeHub, ServiceProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from traitlets.config import Config, PyFileConfigLoader
+
 from codetutor.hub import roles
 from codetutor.hub.config import HubSettings
-from traitlets.config import Config, PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parents[2]
 

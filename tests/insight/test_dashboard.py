@@ -29,11 +29,11 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import update
+
 from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
 from codetutor.judge.models import Submission, utcnow
 from codetutor.judge.store import Store
-from sqlalchemy import update
-
 from tests.judge.service.judge_service_helpers import FakeHub, free_port
 
 pytestmark = pytest.mark.slow

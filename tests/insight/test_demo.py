@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from codetutor.insight.demo import CLASSMATES
 from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
-
 from tests.e2e.helpers import REPO, Up
 
 pytestmark = pytest.mark.slow

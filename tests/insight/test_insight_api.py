@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import requests
-from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
 
+from codetutor.insight.gradebook import GRADEBOOK_COLUMNS
 from tests.judge.service.judge_service_helpers import (
     ACCEPTED,
     WRONG,

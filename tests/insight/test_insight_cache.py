@@ -7,12 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+
 from codetutor.insight.gradebook import gradebook
 from codetutor.insight.history import load_history
 from codetutor.insight.model import Insight, InsightCache
 from codetutor.judge.models import Submission, User, utcnow
 from codetutor.judge.store import Store
-from sqlalchemy import update
 
 
 async def publish(store: Store, teacher: User, slug: str, difficulty: int) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from traitlets import TraitError
+
 from codetutor.insight.charts import Bar, horizontal_bars, stacked_bars
 from codetutor.insight.demo import demo_plan
 from codetutor.insight.gradebook import GRADEBOOK_COLUMNS, gradebook, gradebook_csv
@@ -20,7 +22,6 @@ from codetutor.insight.i18n import pick_language
 from codetutor.insight.model import EloModel, Insight
 from codetutor.insight.overview import class_overview
 from codetutor.insight.recommend import Recommender, recommendations_view
-from traitlets import TraitError
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from traitlets.config import Config
+
 from codetutor.judge.judge import Judge
 from codetutor.judge.problem import Problem
 from codetutor.judge.provisioners import BubblewrapProvisioner
 from codetutor.judge.publish import Publisher
 from codetutor.judge.submission import Submission
 from codetutor.judge.verdict import JudgeResult
-from traitlets.config import Config
 
 FILES = Path(__file__).resolve().parents[1] / "files"
 # A copy of ../shared/examples (the problems and submissions with known verdicts).

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from codetutor.judge.exceptions import SandboxError
-from codetutor.judge.pool import SandboxPool
-from codetutor.judge.provisioners import BubblewrapProvisioner
 from traitlets.config import Config
 
 from codetutor.cgroups import NoCgroup, V1Cgroup, V2Cgroup, confinement_class, read_keyed
+from codetutor.judge.exceptions import SandboxError
+from codetutor.judge.pool import SandboxPool
+from codetutor.judge.provisioners import BubblewrapProvisioner
 
 from .conftest import FILES, judge_config
 

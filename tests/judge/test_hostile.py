@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from codetutor.judge.judge import Judge
 from codetutor.judge.verdict import JudgeResult
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from codetutor.judge.judge import Judge
 from codetutor.judge.submission import Submission
 from codetutor.judge.verdict import JudgeResult

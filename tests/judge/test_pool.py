@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from codetutor.judge.exceptions import SandboxError
 from codetutor.judge.judge import Judge
 from codetutor.judge.pool import SandboxPool

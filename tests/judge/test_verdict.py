@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from codetutor.judge.problem import Visibility
 from codetutor.judge.verdict import (
     CaseResult,
@@ -102,9 +103,8 @@ class RecordingHandler:
 
 
 def test_the_api_serves_strict_json_and_refuses_nan_in_bodies() -> None:
-    from codetutor.judge.service import JudgeHandler
-
     from codetutor.errors import CodeTutorError
+    from codetutor.judge.service import JudgeHandler
 
     handler = RecordingHandler()
     handler.finish(

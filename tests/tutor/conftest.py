@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from codetutor.tutor.engine import CancelToken, Chunk, Engine, GenerationRequest, Usage
-from codetutor.tutor.service import LLMService, ServiceBase, TutorService
 from traitlets import Float, Integer, List, Unicode
 from traitlets.config import Config
+
+from codetutor.tutor.engine import CancelToken, Chunk, Engine, GenerationRequest, Usage
+from codetutor.tutor.service import LLMService, ServiceBase, TutorService
 
 FILES = Path(__file__).resolve().parent / "files"
 

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from codetutor.tutor.service import TutorService
 from tornado import httpserver, web
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+
+from codetutor.tutor.service import TutorService
 
 from .conftest import Running, ScriptedEngine, free_port, local_judge, scripted_config
 

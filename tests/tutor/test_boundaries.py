@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import codetutor.tutor
 import pytest
+
+import codetutor.tutor
 
 #: the tutor package's folder, wherever it is installed from (tutor/ in a checkout)
 TUTOR = Path(codetutor.tutor.__file__).resolve().parent

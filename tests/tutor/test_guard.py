@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from traitlets.config import Config
+
 from codetutor.judge.local import LocalChecker
 from codetutor.tutor.checker import SolutionChecker
 from codetutor.tutor.guard import (
@@ -24,7 +26,6 @@ from codetutor.tutor.guard import (
     reference_tokens,
 )
 from codetutor.tutor.problems import TutorProblem
-from traitlets.config import Config
 
 from .conftest import FILES
 

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tornado import httpserver, web
+from traitlets.config import Config
+
 from codetutor.judge.local import tutor_problem_view
 from codetutor.judge.problem import Problem
 from codetutor.tutor.exceptions import BadRequestError, ProblemError
 from codetutor.tutor.problems import JudgeUnavailableError
 from codetutor.tutor.tutor import Tutor
-from tornado import httpserver, web
-from traitlets.config import Config
 
 from .conftest import FILES, free_port
 

@@ -8,6 +8,10 @@ import sys
 from typing import Any
 
 import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+from traitlets.config import Config
+
 from codetutor.tutor.engine import OpenAIEngine
 from codetutor.tutor.prompts import (
     HintLevel,
@@ -18,9 +22,6 @@ from codetutor.tutor.prompts import (
     suspect_line,
 )
 from codetutor.tutor.service import TutorService
-from tornado.httpclient import AsyncHTTPClient, HTTPResponse
-from tornado.websocket import WebSocketClientConnection, websocket_connect
-from traitlets.config import Config
 
 from .conftest import FILES, Running, ScriptedEngine, free_port, local_judge, scripted_config
 
@@ -132,6 +133,7 @@ async def test_korean_message_gets_a_korean_turn_from_the_real_model(real_tutor:
 @pytest.mark.slow
 async def test_review_with_the_real_model_is_schema_valid(real_tutor: Running) -> None:
     import jsonschema
+
     from codetutor.tutor.review import REVIEW_SCHEMA
 
     item_schema = REVIEW_SCHEMA["properties"]["findings"]["items"]

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from judge_service_helpers import ACCEPTED, WRONG, RedisServer, problem_notebook
+
 from codetutor.judge.exceptions import ProblemError
 from codetutor.judge.problem import Problem
 from codetutor.judge.publish import Publisher, QueuedPublisher
 from codetutor.judge.queue import DatabaseQueue, Job, JobKind, JobState, Queue, RedisQueue
 from codetutor.judge.store import Store
 from codetutor.judge.worker import Worker
-from judge_service_helpers import ACCEPTED, WRONG, RedisServer, problem_notebook
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from judge_service_helpers import RedisServer, free_port
+
 from codetutor.judge.models import Problem, User
 from codetutor.judge.queue import DatabaseQueue, RedisQueue
 from codetutor.judge.store import Store
-from judge_service_helpers import RedisServer, free_port
-
 from codetutor.ratelimit import RateLimiter
 
 RESULT = {"verdict": "accepted", "score": 1.0, "time_ms": 1.0, "cases": []}

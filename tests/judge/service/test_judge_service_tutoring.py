@@ -16,6 +16,17 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from judge_service_helpers import (
+    ACCEPTED,
+    WRONG,
+    Client,
+    FakeHub,
+    ServiceProcess,
+    problem_notebook,
+    table_counts,
+)
+from traitlets.config import Config
+
 from codetutor.hub.roles import (
     INSTRUCTOR_SCOPES,
     SCOPE_TUTOR,
@@ -27,16 +38,6 @@ from codetutor.judge.service.tutoring import SCOPE_TUTOR as JUDGE_SCOPE_TUTOR
 from codetutor.tutor.checker import JudgeServiceChecker
 from codetutor.tutor.guard import SolutionGuard
 from codetutor.tutor.tutor import Tutor
-from judge_service_helpers import (
-    ACCEPTED,
-    WRONG,
-    Client,
-    FakeHub,
-    ServiceProcess,
-    problem_notebook,
-    table_counts,
-)
-from traitlets.config import Config
 
 HIDDEN_SOURCES = ("add(10**6, 1)", "add(-5, 2)")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import nbformat
 import pytest
+
 from codetutor.judge.problem import Visibility
 from codetutor.judge.queue import DatabaseQueue
 from codetutor.judge.service.base import APIError
