@@ -278,10 +278,8 @@ class Worker(LoggingConfigurable):
 
     async def _judge_submission(self, sub: SubmissionRow) -> dict[str, Any]:
         problem = await self._problem(sub.problem_id)
-        if sub.notebook is not None:
-            submission = Submission.from_notebook(nbformat.reads(sub.notebook, as_version=4))
-        else:
-            submission = Submission.from_source(sub.code)
+        # parsed once, by the service that took it (SubmissionManager)
+        submission = Submission.from_stored(sub.code, sub.notebook)
         result = await self.judge.judge(problem, submission)
         return dict(result.to_dict(audience="instructor"))
 

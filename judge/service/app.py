@@ -163,9 +163,11 @@ class JudgeServiceApp(JudgeBackendMixin, WebServiceApp):
                 queue=self.queue,
                 queue_full_retry_s=self.queue_full_retry_s,
             ),
-            # the reference run happens in a worker (sandboxes start only there)
+            # The reference run happens in a worker (sandboxes start only there): this
+            # service's own, or (--workers=0 with Redis) the separate workers sharing its
+            # queue. Only a service with neither publishes in its own process.
             publisher=QueuedPublisher(parent=self, queue=self.queue)
-            if self.workers
+            if self.workers or self.redis_url
             else Publisher(parent=self),
             insight=InsightCache(self.store),
             recommender=Recommender(parent=self),
