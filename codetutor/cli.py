@@ -126,7 +126,8 @@ class CodeTutorApp(CodeTutorBaseApp):
         if self.subapp is None:
             names = ", ".join(sorted(self.subcommands))
             raise UsageError(f"missing subcommand; choose one of: {names}")
-        if self.subcommand in self.confining_subcommands:
+        # a judge service without workers (production: they run apart) starts no sandbox
+        if self.subcommand in self.confining_subcommands and getattr(self.subapp, "workers", 1):
             from codetutor.judge.sandbox import check_confinement
 
             check_confinement(self.subapp)
