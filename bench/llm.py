@@ -1,17 +1,22 @@
-"""Benchmark of the shared LLM service against llama-cpp-python called directly.
+"""Benchmark of the shared LLM service against llama-cpp-python, on equal terms.
 
-Measured in one run, on the same model and settings:
+Every path gets the **same thread budget** (``--threads``, default: the machine's
+cores) and the **same concurrency**, measured in one run on the same model:
 
-1. **direct** — ``llama_cpp.Llama.create_completion(stream=True)`` in this process:
-   the baseline single-stream decoding speed;
+1. **direct** — ``llama_cpp.Llama.create_completion(stream=True)`` in this process,
+   ``k`` ``Llama`` objects in ``k`` threads, ``threads // k`` threads each (at least 1:
+   the service's own formula), ``k = min(streams, --direct-max)``; this is the
+   baseline of every row with the same number of streams;
 2. **service** — ``codetutor llm serve`` in its own process, streamed over HTTP
-   (server-sent events), at 1, 4 and 16 concurrent streams (distinct users), for
-   each engine (``slots``: one llama.cpp context per sequence, ``batched``: all
-   sequences in one context and one ``llama_decode`` per step) and each
-   ``--parallel`` value (sequences served at once).
+   (server-sent events), for each engine (``slots``: one llama.cpp context per
+   sequence; ``batched``: all sequences in one context) and ``--parallel`` value;
+3. **llama_cpp.server** — llama-cpp-python's own OpenAI-compatible server (one
+   model, one request at a time, the others queued), when
+   ``llama-cpp-python[server]`` is installed.
 
-For each row: aggregate tokens/s (all streams' tokens over the wall time), the
-ratio to the direct single stream, and the median and p95 time to first token.
+For each row: aggregate tokens/s (all streams' tokens over the wall time), the ratio
+to direct at the same number of streams, the median and p95 time to first token,
+tokens per CPU-second, and ``cut``: streams that got fewer tokens than direct did.
 
     python bench/llm.py                       # bundled model, CPU
     python bench/llm.py --gpu-layers -1       # every layer on the GPU
@@ -24,11 +29,13 @@ import argparse
 import asyncio
 import json
 import os
+import queue
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -50,6 +57,8 @@ class Row:
     ttft_p95_s: float
     cpu_s: float = 0.0
     ratio: float = 0.0
+    counts: tuple[int, ...] = ()
+    cut: int = 0
 
     @property
     def tokens_per_cpu_s(self) -> float:
@@ -64,8 +73,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def per_object_threads(threads: int, objects: int) -> int:
+    """Threads of each of ``objects`` contexts sharing ``threads``: the service's formula."""
+    return max(1, threads // max(1, objects))
+
+
 def load_direct(model: str, gpu_layers: int, threads: int) -> Any:
-    """The baseline: llama-cpp-python's ``Llama`` in this process, warmed up."""
+    """One ``Llama`` in this process with ``threads`` threads, warmed up."""
     from llama_cpp import Llama
 
     llm = Llama(
@@ -82,22 +96,68 @@ def load_direct(model: str, gpu_layers: int, threads: int) -> Any:
     return llm
 
 
-def bench_direct(llm: Any, tokens: int) -> Row:
-    """One single stream through llama-cpp-python, no service in between."""
+def _direct_stream(llm: Any, tokens: int, started: float) -> tuple[float, int]:
     kwargs = {"max_tokens": tokens, "temperature": 0.0, "stream": True, "seed": 0}
-    started = time.perf_counter()
-    cpu_started = time.process_time()
     first = 0.0
     count = 0
     for part in llm.create_completion(PROMPT, **kwargs):
         if part["choices"][0]["text"]:
             count += 1
             if not first:
-                first = time.perf_counter()
+                first = time.perf_counter() - started
+    return first, count
+
+
+def bench_direct(llms: list[Any], streams: int, tokens: int) -> Row:
+    """``streams`` streams over ``llms`` (one thread each, streams dealt round robin).
+
+    All streams start at once, as the service's do: a stream waiting for its
+    ``Llama`` counts its wait in its time to first token.
+    """
+    work: queue.Queue[int] = queue.Queue()
+    for index in range(streams):
+        work.put(index)
+    results: list[tuple[float, int]] = []
+    lock = threading.Lock()
+
+    def run(llm: Any) -> None:
+        while True:
+            try:
+                work.get_nowait()
+            except queue.Empty:
+                return
+            result = _direct_stream(llm, tokens, started)
+            with lock:
+                results.append(result)
+
+    workers = [threading.Thread(target=run, args=(llm,)) for llm in llms]
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
-    ttft = first - started
-    return Row("direct llama-cpp-python", 1, 1, count, wall, count / wall, ttft, ttft, cpu)
+    ttfts = [r[0] for r in results]
+    counts = tuple(r[1] for r in results)
+    total = sum(counts)
+    return Row(
+        f"direct {len(llms)} Llama x{per_object_threads_of(llms)}t",
+        len(llms),
+        streams,
+        total,
+        wall,
+        total / wall,
+        statistics.median(ttfts),
+        percentile(ttfts, 0.95),
+        cpu,
+        counts=counts,
+    )
+
+
+def per_object_threads_of(llms: list[Any]) -> int:
+    return int(llms[0].context_params.n_threads) if llms else 0
 
 
 def process_cpu_s(pid: int) -> float:
@@ -118,10 +178,27 @@ ENGINES = {
 }
 
 
+def wait_healthy(process: subprocess.Popen[bytes], url: str, what: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"{what} did not start")
+
+
 def start_service(
-    model: str, engine: str, parallel: int, gpu_layers: int
+    model: str, engine: str, parallel: int, gpu_layers: int, threads: int
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``codetutor llm serve`` with ``parallel`` sequences sharing ``threads``."""
     port = free_port()
+    option = "BatchedLlamaCppEngine" if engine == "batched" else "LlamaCppEngine"
+    each = threads if engine == "batched" else per_object_threads(threads, parallel)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -141,6 +218,7 @@ def start_service(
             "2048",
             "--engine",
             ENGINES[engine],
+            f"--{option}.n_threads={each}",
             "--Scheduler.max_outstanding_per_user=64",
             "--Scheduler.max_queued=256",
         ],
@@ -148,17 +226,53 @@ def start_service(
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"codetutor llm serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the service did not start")
+    wait_healthy(process, url + "/health", "codetutor llm serve")
+    return process, url
+
+
+def start_llama_cpp_server(
+    model: str, gpu_layers: int, threads: int
+) -> tuple[subprocess.Popen[bytes], str] | None:
+    """llama-cpp-python's own server with ``threads`` threads, or None if not installed."""
+    try:
+        import llama_cpp.server  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        return None
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            str(threads),
+            "--n_threads_batch",
+            str(threads),
+            "--n_gpu_layers",
+            str(gpu_layers),
+            "--seed",
+            "0",
+            "--verbose",
+            "False",
+            # queue concurrent requests instead of cutting the running one
+            "--interrupt_requests",
+            "False",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(process, url + "/v1/models", "llama_cpp.server")
+    return process, url
 
 
 async def one_stream(url: str, user: str, tokens: int) -> tuple[float, int]:
@@ -198,7 +312,8 @@ async def one_stream(url: str, user: str, tokens: int) -> tuple[float, int]:
         if payload == "[DONE]":
             break
         event = json.loads(payload)
-        if event["choices"][0].get("text"):
+        choices = event.get("choices") or [{}]
+        if choices[0].get("text"):
             count += 1
             if not first:
                 first = time.perf_counter() - started
@@ -217,9 +332,10 @@ async def bench_service(
     wall = time.perf_counter() - started
     cpu = process_cpu_s(pid) - cpu_started
     ttfts = [r[0] for r in results]
-    total = sum(r[1] for r in results)
+    counts = tuple(r[1] for r in results)
+    total = sum(counts)
     return Row(
-        f"service {label} x{parallel}",
+        label,
         parallel,
         streams,
         total,
@@ -228,6 +344,7 @@ async def bench_service(
         statistics.median(ttfts),
         percentile(ttfts, 0.95),
         cpu,
+        counts=counts,
     )
 
 
@@ -245,24 +362,38 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="tokens generated per stream")
     parser.add_argument("--gpu-layers", type=int, default=0, help="-1: every layer on the GPU")
     parser.add_argument(
-        "--parallel", type=int, nargs="+", default=[1, 4], help="sequences served at once"
+        "--threads", type=int, default=0, help="thread budget of every path (0: the CPU count)"
     )
-    parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument(
+        "--parallel", type=int, nargs="+", default=[1, 2, 4], help="sequences served at once"
+    )
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument(
+        "--direct-max", type=int, default=4, help="most Llama objects (threads) of the baseline"
+    )
     parser.add_argument(
         "--engines",
         nargs="+",
-        default=["slots", "batched"],
+        default=["slots"],
         choices=sorted(ENGINES),
         help="slots: a llama.cpp context per sequence; batched: one context, one decode per step",
+    )
+    parser.add_argument(
+        "--no-server", action="store_true", help="leave llama_cpp.server out of the run"
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--json-out", default="", help="also write the rows as JSON here")
     args = parser.parse_args()
     model = args.model or default_model()
-    threads = os.cpu_count() or 1
+    threads = args.threads or os.cpu_count() or 1
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    llm = load_direct(model, args.gpu_layers, threads)
+    direct: dict[int, list[Any]] = {}
+    for streams in args.streams:
+        k = max(1, min(streams, args.direct_max))
+        if k not in direct:
+            each = per_object_threads(threads, k)
+            direct[k] = [load_direct(model, args.gpu_layers, each) for _ in range(k)]
     services: dict[str, tuple[subprocess.Popen[bytes], str, int]] = {}
     results: dict[tuple[str, int], list[Row]] = {}
     try:
@@ -270,17 +401,26 @@ def main() -> None:
             for parallel in args.parallel:
                 if engine == "batched" and parallel == 1 and "slots" in args.engines:
                     continue  # the same as slots x1
-                process, url = start_service(model, engine, parallel, args.gpu_layers)
-                services[f"{engine} x{parallel}"] = (process, url, parallel)
+                process, url = start_service(model, engine, parallel, args.gpu_layers, threads)
+                each = threads if engine == "batched" else per_object_threads(threads, parallel)
+                label = f"service {engine} {parallel}x{each}t"
+                services[label] = (process, url, parallel)
+        server = None if args.no_server else start_llama_cpp_server(model, args.gpu_layers, threads)
+        if server is not None:
+            services[f"llama_cpp.server 1x{threads}t"] = (server[0], server[1], 1)
+        elif not args.no_server:
+            print("llama_cpp.server: not installed (pip install 'llama-cpp-python[server]')")
         # Rounds interleave every configuration, so that a shared machine's changing
         # load falls on all of them alike; each row is the median round.
         for _ in range(args.rounds):
-            results.setdefault(("direct", 1), []).append(bench_direct(llm, args.tokens))
             for streams in args.streams:
+                llms = direct[max(1, min(streams, args.direct_max))]
+                results.setdefault(("direct", streams), []).append(
+                    bench_direct(llms, streams, args.tokens)
+                )
                 for label, (process, url, parallel) in services.items():
-                    engine = label.split()[0]
                     row = asyncio.run(
-                        bench_service(url, process.pid, engine, parallel, streams, args.tokens)
+                        bench_service(url, process.pid, label, parallel, streams, args.tokens)
                     )
                     results.setdefault((label, streams), []).append(row)
     finally:
@@ -288,35 +428,42 @@ def main() -> None:
             process.terminate()
         for process, _, _ in services.values():
             process.wait(timeout=30)
-        llm.close()
+        for llms in direct.values():
+            for llm in llms:
+                llm.close()
     rows = [sorted(runs, key=lambda r: r.tokens_per_s)[len(runs) // 2] for runs in results.values()]
-    baseline = rows[0].tokens_per_s
+    baselines = {r.streams: r for r in rows if r.path.startswith("direct")}
     for row in rows:
-        row.ratio = row.tokens_per_s / baseline if baseline else 0.0
-    base_cpu = rows[0].tokens_per_cpu_s or 1.0
+        base = baselines[row.streams]
+        row.ratio = row.tokens_per_s / base.tokens_per_s if base.tokens_per_s else 0.0
+        expected = max(base.counts) if base.counts else args.tokens
+        row.cut = sum(1 for c in row.counts if c < expected)
+    rows.sort(key=lambda r: (r.streams, not r.path.startswith("direct"), r.path))
 
     print(
-        f"model: {Path(model).name}  tokens/stream: {args.tokens}  gpu layers: {args.gpu_layers}  cpus: {threads}"
+        f"model: {Path(model).name}  tokens/stream: {args.tokens}  gpu layers: {args.gpu_layers}"
+        f"  thread budget: {threads}  cpus: {os.cpu_count()}"
+        f"  load average: {os.getloadavg()[0]:.1f}"
     )
     header = (
-        f"{'path':<28}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}"
-        f"{'ttft p50':>10}{'ttft p95':>10}{'tok/cpu-s':>11}{'cpu ratio':>10}"
+        f"{'path':<32}{'streams':>8}{'tokens':>8}{'tok/s':>9}{'ratio':>7}"
+        f"{'ttft p50':>10}{'ttft p95':>10}{'tok/cpu-s':>11}{'cut':>5}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row.path:<28}{row.streams:>8}{row.tokens:>8}{row.tokens_per_s:>9.1f}"
+            f"{row.path:<32}{row.streams:>8}{row.tokens:>8}{row.tokens_per_s:>9.1f}"
             f"{row.ratio:>7.2f}{row.ttft_p50_s:>9.2f}s{row.ttft_p95_s:>9.2f}s"
-            f"{row.tokens_per_cpu_s:>11.1f}{row.tokens_per_cpu_s / base_cpu:>10.2f}"
+            f"{row.tokens_per_cpu_s:>11.1f}{row.cut:>5}"
         )
     print(
-        f"median of {args.rounds} interleaved rounds; ratio: aggregate tokens/s over the"
-        " direct single stream (same run, same model)."
+        f"median of {args.rounds} interleaved rounds; ratio: aggregate tokens/s over direct"
+        " llama-cpp-python with the same streams and thread budget (same run, same model)."
     )
     print(
-        "tok/cpu-s: tokens per CPU-second used by the generating process; unlike wall-clock"
-        " figures it does not depend on what else the machine runs. cpu ratio: over direct."
+        "tok/cpu-s: tokens per CPU-second of the generating process; cut: streams that got"
+        " fewer tokens than the direct run's streams."
     )
     if args.json_out:
         Path(args.json_out).write_text(
