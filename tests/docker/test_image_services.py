@@ -52,6 +52,8 @@ STAND_INS = {"llm-cuda": "llm"}
 READY_LOG = {"judge-worker": re.compile(r"worker \S+ started")}
 #: seconds every service has, from the start of all of them, to become ready
 READY_TIMEOUT_S = 240
+#: seconds a service must keep passing its probe, in one run, to count as ready
+STABLE_S = 15
 #: restarts (of a service started before what it needs) after which it is failing
 MAX_RESTARTS = 5
 #: Kubernetes pods' securityContext -> docker run options
@@ -244,15 +246,24 @@ class Deployment:
         if probe is None and service.http_probe is None:
             probe = self.healthcheck_of_image(service)
         ready_log = READY_LOG.get(service.image)
+        passed: tuple[str, float] | None = None  # (the run that passed, when)
         while True:
             info = self.state(service)
             assert info["State"]["Status"] != "exited" and info["RestartCount"] < MAX_RESTARTS, (
                 f"{service.origin} exited:\n{self.logs(service)}"
             )
+            run = info["State"]["StartedAt"]
             if self.probe(service, probe) and (
                 ready_log is None or ready_log.search(self.logs(service))
             ):
-                return
+                # ready, and still the same run STABLE_S later (a Hub whose service
+                # fails answers /health until it exits, and is then restarted)
+                if passed and passed[0] == run and time.monotonic() - passed[1] >= STABLE_S:
+                    return
+                if not passed or passed[0] != run:
+                    passed = (run, time.monotonic())
+            else:
+                passed = None
             assert time.monotonic() < deadline, (
                 f"{service.origin} not ready after {READY_TIMEOUT_S} s:\n{self.logs(service)}"
             )
