@@ -127,7 +127,8 @@ class CodeTutorApp(CodeTutorBaseApp):
             names = ", ".join(sorted(self.subcommands))
             raise UsageError(f"missing subcommand; choose one of: {names}")
         # a judge service without workers (production: they run apart) starts no sandbox
-        if self.subcommand in self.confining_subcommands and getattr(self.subapp, "workers", 1):
+        workers = getattr(self.subapp, "workers", None)
+        if self.subcommand in self.confining_subcommands and workers != 0:
             from codetutor.judge.sandbox import check_confinement
 
             check_confinement(self.subapp)

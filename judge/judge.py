@@ -38,8 +38,10 @@ from traitlets.config import LoggingConfigurable
 
 from .checker import Checker
 from .exceptions import JudgeException, ProblemError
+from .pool import SandboxProvider
 from .problem import Case, CaseKind, Mode, Problem, Visibility
-from .runner import Abort, NoResult, SandboxProvider, SandboxSession, StepAborted, StepLimits
+from .reports import cell_report, checker_report, error_fields, program_report
+from .runner import Abort, NoResult, SandboxSession, StepAborted, StepLimits
 from .submission import Submission
 from .values import DecodeError, decode_json, describe, normalize_stdout, values_equal
 from .verdict import CaseResult, CaseStatus, JudgeResult, StudentError, Verdict, overall
@@ -69,7 +71,6 @@ _OPERATIONS = frozenset(
     "eq ne lt le gt ge add sub mul truediv floordiv mod pow neg pos abs radd rsub rmul "
     "int float hash".split()
 )
-_TEXT_LIMIT = 8000
 
 
 @dataclass
@@ -283,7 +284,7 @@ class Judge(LoggingConfigurable):
             if not source.strip():
                 continue
             try:
-                report = _cell_report(
+                report = cell_report(
                     await session.call(
                         "cells", {"cells": [source], "lim": problem.meta.output_limit_bytes}
                     )
@@ -340,7 +341,7 @@ class Judge(LoggingConfigurable):
                     for earlier in range(first) if index == first else ():
                         # A fresh sandbox: earlier cases' setup again (their objects are gone).
                         await session.guard(run.setup(earlier, rpc))
-                    outcome.report = _checker_report(await session.guard(run.case(index, rpc)))
+                    outcome.report = checker_report(await session.guard(run.case(index, rpc)))
                 except StepAborted as e:
                     outcome.aborted = e.reason
                 session.close()
@@ -369,7 +370,7 @@ class Judge(LoggingConfigurable):
             status = reply.get("status")
             if status not in ("memory", "output_limit"):
                 status = "error"
-            return {"e": _error_fields(reply["e"]), "status": status}
+            return {"e": error_fields(reply["e"]), "status": status}
         return {
             "e": {"ename": "RuntimeError", "evalue": "the harness's reply was not understood"},
             "status": "error",
@@ -398,7 +399,7 @@ class Judge(LoggingConfigurable):
                         "lim": problem.meta.output_limit_bytes,
                     },
                 )
-                outcome.report = _program_report(reply, problem.meta.output_limit_bytes)
+                outcome.report = program_report(reply, problem.meta.output_limit_bytes)
             except StepAborted as e:
                 outcome.aborted = e.reason
             except NoResult as e:
@@ -498,71 +499,6 @@ class Judge(LoggingConfigurable):
 def _shown(case: Case) -> bool:
     """Whether what the student's code prints during ``case`` may reach the student."""
     return case.visibility is Visibility.PUBLIC
-
-
-def _text(value: Any, limit: int = _TEXT_LIMIT) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _error_fields(error: Any) -> dict[str, str]:
-    """Error info from a sandbox, reduced to bounded strings."""
-    if not isinstance(error, dict):
-        return {"ename": "Error", "evalue": ""}
-    return {
-        "ename": _text(error.get("ename"), 200) or "Error",
-        "evalue": _text(error.get("evalue"), 2000),
-        "traceback": _text(error.get("traceback")),
-    }
-
-
-def _cell_report(reply: Any) -> dict[str, Any]:
-    """The harness's report on one cell, validated (anything else is a runtime error)."""
-    cells = reply.get("cells") if isinstance(reply, dict) else None
-    if not isinstance(cells, list) or len(cells) != 1 or not isinstance(cells[0], dict):
-        return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no report"}}
-    status = cells[0].get("status")
-    if status == "ok":
-        return {"status": "ok"}
-    if status not in ("error", "syntax", "memory", "output_limit"):
-        status = "error"
-    return {"status": status, "error": _error_fields(cells[0].get("error"))}
-
-
-def _checker_report(report: Any) -> dict[str, Any]:
-    """The checker's report on a case, reduced to what the judge reads."""
-    if not isinstance(report, dict):
-        return {"status": "error"}
-    status = report.get("status")
-    clean: dict[str, Any] = {
-        "status": status
-        if status in ("passed", "failed", "error", "memory", "output_limit")
-        else "error"
-    }
-    for key in ("value", "other", "message"):
-        if isinstance(report.get(key), str):
-            clean[key] = report[key]
-    if "error" in report:
-        clean["error"] = _error_fields(report["error"])
-    return clean
-
-
-def _program_report(reply: Any, output_limit: int) -> dict[str, Any]:
-    """The harness's report on one run of a stdio program, validated."""
-    if not isinstance(reply, dict) or not isinstance(reply.get("output"), str):
-        return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no report"}}
-    output = reply["output"]
-    if len(output.encode("utf-8", "replace")) > output_limit:
-        return {"status": "output_limit", "error": {"ename": "", "evalue": "output limit exceeded"}}
-    status = reply.get("status")
-    report: dict[str, Any] = {
-        "status": status
-        if status in ("ok", "error", "syntax", "memory", "output_limit")
-        else "error",
-        "output": output,
-    }
-    if report["status"] != "ok":
-        report["error"] = _error_fields(reply.get("error"))
-    return report
 
 
 def _student_error(end: dict[str, Any], kind: str, cell: int | None = None) -> StudentError:

@@ -446,7 +446,7 @@ class ZygoteProvisioner(BubblewrapProvisioner):
         return await super().pre_launch(**kwargs)
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        from .zygote import ForkedKernelProcess, ZygoteClient
+        from .zygote_client import ForkedKernelProcess, ZygoteClient
 
         assert self.sandbox_dir is not None
         kernel_cmd = self.kernel_cmd

@@ -36,12 +36,11 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, DeadKernelError
-from traitlets import Float, Integer, Type
+from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
 from .exceptions import JudgeFailure, SandboxError
 from .ipc import JudgeKernelClient
-from .provisioners import BubblewrapProvisioner, reap_stale_sandboxes
 from .sandbox import Sandbox
 
 RESULT = "application/vnd.codetutor.result+json"
@@ -515,56 +514,3 @@ class SandboxRunner(LoggingConfigurable):
     def session(self, sandbox: Sandbox) -> SandboxSession:
         """A session on ``sandbox`` (use with ``async with``)."""
         return SandboxSession(self, sandbox)
-
-
-class SandboxProvider(LoggingConfigurable):
-    """Hands out ready sandboxes (kernel started, harness installed, no student code run).
-
-    This provider starts a fresh sandbox for every request; a pool of
-    pre-started ones can serve the same interface.
-    """
-
-    sandbox_class = Type(Sandbox, klass=Sandbox, help="The sandbox implementation.").tag(
-        config=True
-    )
-    start_attempts = Integer(2, help="Tries to start a sandbox before giving up.").tag(config=True)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.runner = SandboxRunner(parent=self)
-        self._reaped = False
-
-    def reap(self) -> None:
-        """Clean up sandboxes of judge processes that died. Called once, before the first sandbox."""
-        self._reaped = True
-        prov = BubblewrapProvisioner(parent=self)
-        count = reap_stale_sandboxes(prov.runtime_dir, prov.cgroup_root)
-        if count:
-            self.log.info("removed %d sandboxes left behind by a judge that died", count)
-
-    async def acquire(self, memory_limit_mb: int, output_limit_bytes: int) -> Sandbox:
-        """A ready sandbox with these limits. Coroutine; raises :class:`SandboxError`."""
-        if not self._reaped:
-            await asyncio.get_running_loop().run_in_executor(None, self.reap)
-        error: SandboxError | None = None
-        for _ in range(self.start_attempts):
-            sandbox = self.sandbox_class(parent=self)
-            try:
-                await sandbox.start(
-                    memory_limit_mb=memory_limit_mb, output_limit_bytes=output_limit_bytes
-                )
-                await self.runner.load_harness(sandbox)
-                return sandbox
-            except SandboxError as e:
-                self.log.warning("sandbox start failed: %s", e.log_message)
-                error = e
-                await sandbox.destroy()
-        assert error is not None
-        raise error
-
-    async def release(self, sandbox: Sandbox) -> None:
-        """Destroy a used sandbox. Coroutine; never raises."""
-        await sandbox.destroy()
-
-    async def close(self) -> None:
-        """Release everything the provider holds. Coroutine."""

@@ -104,7 +104,7 @@ async def test_both_sandbox_backends_judge_the_same(provisioner: str) -> None:
 def test_event_loops_share_one_zygote() -> None:
     """A judge process keeps one zygote, however many event loops come and go (a test
     suite has one per test): a zygote per loop once left hundreds running."""
-    from codetutor.judge.zygote import ZygoteClient
+    from codetutor.judge.zygote_client import ZygoteClient
 
     def zygotes() -> set[int]:
         return {
