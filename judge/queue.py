@@ -46,7 +46,8 @@ from sqlalchemy.engine import make_url
 from traitlets import Float, Instance, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from .store import Lease, Store
+from .leases import Lease
+from .store import Store
 
 
 def default_consumer_name() -> str:

@@ -5,7 +5,7 @@ It speaks SQLite (the embedded default, through aiosqlite) and PostgreSQL
 (production, through psycopg 3) with the same Alembic migrations. Every method
 that does IO is a coroutine.
 
-Exactly-once results rest on two conditional updates:
+Exactly-once results rest on two conditional updates (:mod:`codetutor.judge.leases`):
 
 - :meth:`Store.claim` moves one submission from ``queued`` (or ``running`` with
   an expired lease) to ``running`` under a fresh random lease token, in one
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import alembic.command
 import alembic.config
 import nbformat
 from jupyter_core.paths import jupyter_data_dir
-from sqlalchemy import Connection, and_, event, func, or_, select, text, update
+from sqlalchemy import Connection, and_, event, func, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -45,8 +44,8 @@ from sqlalchemy.orm import selectinload
 from traitlets import Float, Int, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
+from .leases import LeaseQueries
 from .models import (
-    CaseResult,
     HiddenBundle,
     Problem,
     PublishAudit,
@@ -65,17 +64,6 @@ _MIGRATION_LOCK = 0x636F6465
 
 
 @dataclass(frozen=True)
-class Lease:
-    """A worker's claim on one submission, valid while ``token`` is still in its row."""
-
-    submission_id: int
-    token: str
-    owner: str
-    attempts: int
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
 class PublishedProblem:
     """What :meth:`Store.publish` stored."""
 
@@ -83,7 +71,7 @@ class PublishedProblem:
     created_version: bool
 
 
-class Store(LoggingConfigurable):
+class Store(LeaseQueries, LoggingConfigurable):
     """Async access to the judge database (SQLite or PostgreSQL).
 
     Call :meth:`connect` (and :meth:`upgrade` once per deployment, the service
@@ -450,152 +438,12 @@ class Store(LoggingConfigurable):
                 )
             )
 
-    # -- leases (the queue's exactly-once core) -------------------------------
-
-    def _claimable(self, now: datetime) -> Any:
-        return or_(
-            Submission.status == SubmissionStatus.QUEUED.value,
-            and_(
-                Submission.status == SubmissionStatus.RUNNING.value,
-                Submission.lease_expires_at < now,
-            ),
-        )
-
-    async def claim(
-        self,
-        owner: str,
-        lease_s: float,
-        *,
-        submission_id: int | None = None,
-        min_age_s: float = 0.0,
-    ) -> Lease | None:
-        """Take the oldest claimable submission (or exactly ``submission_id``).
-
-        Claimable means ``queued``, or ``running`` with an expired lease. With
-        ``min_age_s`` only submissions created at least that long ago are
-        taken (the Redis queue's safety sweep leaves fresh ones to Redis).
-        Returns the new :class:`Lease`, or ``None`` when there is nothing to
-        claim (or another worker won the race).
-        """
-        now = utcnow()
-        token = secrets.token_hex(16)
-        expires = now + timedelta(seconds=lease_s)
-        condition = self._claimable(now)
-        if submission_id is not None:
-            target: Any = submission_id
-        else:
-            pick = select(Submission.id).where(condition)
-            if min_age_s > 0:
-                pick = pick.where(Submission.created_at <= now - timedelta(seconds=min_age_s))
-            pick = pick.order_by(Submission.id).limit(1)
-            if not self.is_sqlite:
-                pick = pick.with_for_update(skip_locked=True)
-            target = pick.scalar_subquery()
-        statement = (
-            update(Submission)
-            .where(Submission.id == target, condition)
-            .values(
-                status=SubmissionStatus.RUNNING.value,
-                lease_token=token,
-                lease_owner=owner,
-                lease_expires_at=expires,
-                attempts=Submission.attempts + 1,
-                started_at=now,
-            )
-            .returning(Submission.id, Submission.attempts)
-            .execution_options(synchronize_session=False)
-        )
-        async with self.session() as s:
-            row = (await s.execute(statement)).first()
-        if row is None:
-            return None
-        return Lease(
-            submission_id=row[0], token=token, owner=owner, attempts=row[1], expires_at=expires
-        )
-
-    async def renew(self, lease: Lease, lease_s: float) -> bool:
-        """Extend a lease still held; ``False`` when it was lost (stop judging then)."""
-        statement = (
-            update(Submission)
-            .where(Submission.id == lease.submission_id, Submission.lease_token == lease.token)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-            .execution_options(synchronize_session=False)
-        )
-        async with self.session() as s:
-            result = await s.execute(statement)
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def release(self, lease: Lease) -> bool:
-        """Give a held submission back to the queue (``queued``) for another try."""
-        statement = (
-            update(Submission)
-            .where(Submission.id == lease.submission_id, Submission.lease_token == lease.token)
-            .values(
-                status=SubmissionStatus.QUEUED.value,
-                lease_token=None,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        async with self.session() as s:
-            result = await s.execute(statement)
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def finish(self, lease: Lease, result: dict[str, Any]) -> bool:
-        """Store the verdict of a held submission, with its case results, atomically.
-
-        ``result`` is the judge's instructor view (``verdict``, ``score``,
-        ``time_ms``, ``cases``). Returns ``False`` and stores nothing when the
-        lease is no longer held (another worker took it over).
-        """
-        statement = (
-            update(Submission)
-            .where(
-                Submission.id == lease.submission_id,
-                Submission.lease_token == lease.token,
-                Submission.status == SubmissionStatus.RUNNING.value,
-            )
-            .values(
-                status=SubmissionStatus.JUDGED.value,
-                verdict=str(result["verdict"]),
-                score=float(result.get("score") or 0.0),
-                time_ms=_float_or_none(result.get("time_ms")),
-                result=result,
-                finished_at=utcnow(),
-                lease_token=None,
-                lease_expires_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        async with self.session() as s:
-            updated = await s.execute(statement)
-            if not updated.rowcount:  # type: ignore[attr-defined]
-                return False
-            for position, case in enumerate(result.get("cases") or []):
-                s.add(
-                    CaseResult(
-                        submission_id=lease.submission_id,
-                        position=position,
-                        name=str(case.get("name", f"case {position + 1}"))[:255],
-                        visibility=str(case.get("visibility", "public")),
-                        status=str(case.get("status", "error")),
-                        time_ms=_float_or_none(case.get("time_ms")),
-                        detail=json.loads(json.dumps(case, default=str)),
-                    )
-                )
-        return True
-
 
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means the database is unreachable (wait and retry), not a bug."""
     if isinstance(error, (OperationalError, InterfaceError)):
         return True
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
-
-
-def _float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def _run_upgrade(connection: Connection) -> None:

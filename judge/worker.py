@@ -41,10 +41,11 @@ from codetutor.logging import configure_logging
 from codetutor.web import load_config
 
 from .exceptions import ProblemError
+from .leases import Lease
 from .models import Submission as SubmissionRow
 from .problem import Problem
 from .queue import DatabaseQueue, Job, JobKind, Queue, RedisQueue, default_consumer_name
-from .store import Lease, Store, is_unavailable
+from .store import Store, is_unavailable
 from .submission import Submission
 from .verdict import Verdict
 
