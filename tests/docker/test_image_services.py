@@ -10,8 +10,10 @@ where ``db``/``postgres`` and ``redis`` are a throwaway PostgreSQL and Redis on 
 host (the network's gateway) and ``llm`` is an LLM container. It must then pass the
 probe its file declares (a Compose health check run in the container, a Kubernetes
 readiness probe asked over HTTP) or, without one, its image's ``HEALTHCHECK``, and
-still be running; the Hub's own services must each answer ``/health`` (or, without a
-URL, be running); a judge worker must log that it started.
+keep passing it; the Hub's own services must each answer ``/health`` (or, without a
+URL, be running); a judge worker must log that it started, and judge a submission in
+its image under the security options its file gives it. Zero to JupyterHub's Hub runs
+our extraConfig (values.yaml) from the hub image.
 
 What cannot be reproduced here is said where it is left out: the Docker socket (no
 user server is spawned: tests/docker/test_docker_spawner.py does that), GPUs (the
@@ -148,9 +150,13 @@ def kubernetes_services(secrets: dict[str, str]) -> list[Service]:
                 options += ["--user", str(security["runAsUser"])]
             if security.get("allowPrivilegeEscalation") is False:
                 options += ["--security-opt", "no-new-privileges"]
-            if "seccompProfile" not in security:
-                # Kubernetes' default (the kubelet's SeccompDefault off), not Docker's
+            # seccomp: Kubernetes' default is Unconfined (the kubelet's SeccompDefault off)
+            if security.get("seccompProfile", {}).get("type", "Unconfined") == "Unconfined":
                 options += ["--security-opt", "seccomp=unconfined"]
+            if security.get("appArmorProfile", {}).get("type") == "Unconfined":
+                options += ["--security-opt", "apparmor=unconfined"]
+            if security.get("procMount") == "Unmasked":
+                options += ["--security-opt", "systempaths=unconfined"]
             for verb, flag in K8S_CAPABILITIES.items():
                 for cap in security.get("capabilities", {}).get(verb, []):
                     options += [flag, cap]
@@ -318,14 +324,12 @@ print(json.dumps(report))
 
 
 @pytest.fixture(scope="module")
-def deployment(
+def services(
     service_images: list[str],
     gateway_servers: GatewayServers,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Deployment]:
-    """Every service that runs our images, started; removed afterwards."""
-    from codetutor.tutor.engine import bundled_model_path
-
+) -> dict[str, Service]:
+    """Every service that runs our images, by id, as its file runs it (not started)."""
     env = env_values()
     env.update(
         JUPYTERHUB_CRYPT_KEY=os.urandom(32).hex(),
@@ -342,11 +346,22 @@ def deployment(
         secrets[f"hub.services.{name}.apiToken"] = os.urandom(16).hex()
     services = compose_services(env, tmp_path_factory.mktemp("compose"))
     services += kubernetes_services(secrets)
+    assert sorted(s.origin for s in services) == sorted(declared())
+    return {s.origin: s for s in services}
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    services: dict[str, Service], gateway_servers: GatewayServers
+) -> Iterator[Deployment]:
+    """Every service that runs our images, started; removed afterwards."""
+    from codetutor.tutor.engine import bundled_model_path
+
     deployment = Deployment(gateway_servers.network, gateway_servers, bundled_model_path())
     try:
         # the LLM first: the tutor asks it for its models as it starts (and is
         # restarted, as Compose and Kubernetes restart it, until it answers)
-        for service in sorted(services, key=lambda s: s.image not in ("llm", "llm-cuda")):
+        for service in sorted(services.values(), key=lambda s: s.image not in ("llm", "llm-cuda")):
             deployment.start(service)
         yield deployment
     finally:
@@ -354,15 +369,22 @@ def deployment(
             docker("rm", "-f", service.container)
 
 
-def origins() -> list[str]:
-    """The services' ids, read as the fixture reads them (without starting anything)."""
-    raw = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
-    ids = [f"compose/{n}" for n, s in raw.items() if OUR_IMAGE.search(_expand(s["image"]))]
+def declared() -> dict[str, str]:
+    """Each service's id and image name, read from the files as the fixture reads them
+    (without Compose's CLI: image defaults filled in)."""
+    ids = {}
+    for name, spec in yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())[
+        "services"
+    ].items():
+        match = OUR_IMAGE.search(_expand(spec["image"]))
+        if match:
+            ids[f"compose/{name}"] = match["name"]
     for doc in yaml.safe_load_all(KUBERNETES.read_text()):
         if doc and doc["kind"] == "Deployment":
-            containers = doc["spec"]["template"]["spec"]["containers"]
-            if any(OUR_IMAGE.search(c["image"]) for c in containers):
-                ids.append(f"kubernetes/{doc['metadata']['name']}")
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                match = OUR_IMAGE.search(container["image"])
+                if match:
+                    ids[f"kubernetes/{doc['metadata']['name']}"] = match["name"]
     return ids
 
 
@@ -371,7 +393,7 @@ def _expand(image: str) -> str:
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", image)
 
 
-@pytest.mark.parametrize("origin", origins())
+@pytest.mark.parametrize("origin", list(declared()))
 def test_service_starts_from_its_image(origin: str, deployment: Deployment) -> None:
     service = deployment.services[origin]
     deployment.wait_ready(service)
@@ -411,10 +433,30 @@ def test_the_wheel_holds_every_package_of_the_source_tree() -> None:
 def test_every_deployment_file_names_a_service_here() -> None:
     """Both files run the Hub's services from our images (the list above is not empty
     because a regular expression stopped matching)."""
-    ids = origins()
+    ids = declared()
     assert {"compose/hub", "compose/judge-worker"} <= set(ids), ids
     assert {"kubernetes/judge", "kubernetes/tutor", "kubernetes/dashboard"} <= set(ids), ids
     assert any(i.startswith("compose/llm") for i in ids), ids
+
+
+@pytest.mark.parametrize(
+    "origin", [o for o, image in declared().items() if image == "judge-worker"]
+)
+def test_each_judge_worker_judges_under_its_security_options(
+    origin: str, services: dict[str, Service]
+) -> None:
+    """A worker that starts but cannot start a sandbox is no worker: judge a submission
+    in its image with the options and environment its file gives it."""
+    worker = services[origin]
+    problem = REPO / "notebooks" / "leap-year"
+    argv = ["run", "--rm", "--network", "none", "-v", f"{problem}:/nb:ro", *worker.options]
+    for key, value in worker.environment.items():
+        argv += ["-e", f"{key}={value}"]
+    argv += ["codetutor/judge-worker:latest", "codetutor", "judge"]
+    argv += ["/nb/problem.ipynb", "/nb/submissions/accepted.py", "--json"]
+    proc = docker(*argv, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout)["verdict"] == "accepted", proc.stderr[-3000:]
 
 
 def test_the_kubernetes_hub_runs_its_extra_config_from_the_hub_image(
