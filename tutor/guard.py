@@ -32,10 +32,13 @@ from codetutor.tutor import metrics
 from codetutor.tutor.checker import JudgeServiceChecker, SolutionChecker
 from codetutor.tutor.problems import TutorProblem
 from codetutor.tutor.snippets import (
+    Fragment,
     candidate_programs,
+    conversation_programs,
     coverage,
     extract_fragments,
     normalise,
+    patched_programs,
     reference_tokens,
 )
 
@@ -65,34 +68,66 @@ class GuardResult:
         }
 
 
-def _function_arity(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    return len(node.args.posonlyargs) + len(node.args.args)
+def _positional(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int, bool]:
+    """(positional parameters, of which required, whether it takes ``*args``)."""
+    count = len(node.args.posonlyargs) + len(node.args.args)
+    return count, count - len(node.args.defaults), node.args.vararg is not None
 
 
-def _with_entry_aliases(program: str, solution: str) -> str:
-    """Add ``entry = renamed`` for reference functions the program defines under another name.
+def _adapter(entry: str, target: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """``def entry(*args, **kwargs)`` calling ``target`` whatever its arity.
 
-    A reply that renames ``dedupe`` to ``remove_dups`` still hands over the answer;
-    aliasing by arity lets the judge see that.
+    ``target`` gets the positional prefix it has parameters for (all of them if it
+    takes ``*args``); required parameters beyond the arguments given get ``None``;
+    parameters with defaults keep them.
+    """
+    count, required, varargs = _positional(target)
+    if varargs:
+        call = f"{target.name}(*args, **kwargs)"
+    else:
+        call = (
+            f"{target.name}(*(args[:{count}] + (None,) * max(0, {required} - len(args))), **kwargs)"
+        )
+    return f"def {entry}(*args, **kwargs):\n    return {call}"
+
+
+def entry_variants(program: str, solution: str) -> list[str]:
+    """``program`` as the judge should see it: every function it defines tried as the entry.
+
+    A reply that renames ``dedupe(xs)`` to ``unique(items, seen=None)`` still hands
+    over the answer. For each function the program defines at top level, one
+    variant binds every reference function the program lacks to that function
+    through an adapter (:func:`_adapter`, any arity). The program itself comes
+    first when it defines (or binds) every reference name, or defines no function.
     """
     try:
         program_tree = ast.parse(program)
         solution_tree = ast.parse(solution)
     except (SyntaxError, ValueError):
-        return program
-    defined = {
-        node.name: _function_arity(node)
+        return [program]
+    defined = [
+        node
         for node in program_tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    bound = {node.name for node in defined} | {
+        node.id
+        for node in ast.walk(program_tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
     }
-    aliases = []
-    for node in solution_tree.body:
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name in defined:
-            continue
-        same_arity = [name for name, arity in defined.items() if arity == _function_arity(node)]
-        if len(same_arity) >= 1:
-            aliases.append(f"{node.name} = {same_arity[0]}")
-    return program + ("\n\n" + "\n".join(aliases) if aliases else "")
+    entries = [
+        node.name
+        for node in solution_tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    missing = [name for name in entries if name not in bound]
+    if not missing or not defined:
+        return [program]
+    variants = [program] if len(missing) < len(entries) else []
+    for target in defined:
+        adapters = "\n\n".join(_adapter(name, target) for name in missing)
+        variants.append(f"{program}\n\n\n{adapters}")
+    return variants
 
 
 def could_solve(program: str, problem: TutorProblem) -> bool:
@@ -148,7 +183,15 @@ class SolutionGuard(LoggingConfigurable):
         help="References (beyond the starter) shorter than this are compared exactly.",
     ).tag(config=True)
     max_judged_programs = Integer(
-        6, help="Most candidate programs from one reply run through the judge."
+        16,
+        help="""Most programs judged for one check (one guard job). Every candidate
+        that could solve the problem is judged; a reply with more than this is
+        withheld unchecked (failing closed), so decoys cannot crowd the solution out.""",
+    ).tag(config=True)
+    max_patches = Integer(
+        6,
+        help="""Most patched versions of the student's code judged for one check (the
+        reply's code applied to the lines it most resembles).""",
     ).tag(config=True)
     judge_replies = Bool(True, help="Judge the code in replies in the sandbox.").tag(config=True)
     fail_closed = Bool(
@@ -193,36 +236,49 @@ class SolutionGuard(LoggingConfigurable):
                 best, best_program = score, program
         return best, best_program
 
-    async def solving(self, problem: TutorProblem, programs: list[str]) -> str | None:
-        """Coroutine: the first of ``programs`` the judge accepts for ``problem``, or None.
+    async def accepted(self, problem: TutorProblem, programs: list[str]) -> dict[str, bool]:
+        """Coroutine: whether the judge accepts each of ``programs`` for ``problem``.
 
-        Verdicts are remembered (a streamed reply is checked after every line:
-        each program is judged once); the rest go to :attr:`checker` in one call.
-        Raises what the checker raises.
+        Verdicts are remembered (a streamed reply is checked after every line: each
+        program is judged once); the rest go to :attr:`checker` in one call (one
+        guard job). Raises what the checker raises.
         """
         key = (problem.id, problem.version)
         unknown = [p for p in programs if (*key, p) not in self._verdicts]
         if unknown:
-            accepted = await self.checker.accepted(problem, unknown)
-            for program, verdict in zip(unknown, accepted, strict=True):
+            verdicts = await self.checker.accepted(problem, unknown)
+            for program, verdict in zip(unknown, verdicts, strict=True):
                 self._verdicts[(*key, program)] = verdict
             while len(self._verdicts) > 2048:
                 self._verdicts.popitem(last=False)
+        result = {}
         for program in programs:
             self._verdicts.move_to_end((*key, program))
-            if self._verdicts[(*key, program)]:
-                return program
-        return None
+            result[program] = self._verdicts[(*key, program)]
+        return result
 
-    async def check(self, problem: TutorProblem, reply: str) -> GuardResult:
+    async def check(
+        self,
+        problem: TutorProblem,
+        reply: str,
+        *,
+        earlier: list[str] | tuple[str, ...] = (),
+        code: str = "",
+    ) -> GuardResult:
         """Coroutine: decide whether ``reply`` may be shown to a student of ``problem``.
+
+        The guard judges the conversation, not only the reply: ``earlier`` are the
+        tutor's earlier replies to this student on this problem (oldest first),
+        whose code is joined with this reply's, and ``code`` the student's current
+        code, to which the reply's code is applied as a patch (a one-line fix that
+        makes almost-correct code pass is a solution).
 
         Never raises for anything in the reply; judge failures withhold the reply
         when :attr:`fail_closed` (the default).
         """
         started = time.monotonic()
         try:
-            result = await self._check(problem, reply)
+            result = await self._check(problem, reply, list(earlier), code or "")
         finally:
             metrics.TUTOR_GUARD_DURATION.observe(time.monotonic() - started)
         metrics.TUTOR_GUARD_DECISIONS.labels(decision=result.decision.value).inc()
@@ -235,14 +291,44 @@ class SolutionGuard(LoggingConfigurable):
             )
         return result
 
-    async def _check(self, problem: TutorProblem, reply: str) -> GuardResult:
+    def _judged(
+        self,
+        problem: TutorProblem,
+        fragments: list[Fragment],
+        earlier: list[list[Fragment]],
+        code: str,
+    ) -> tuple[list[str], list[str]]:
+        """(programs from the reply and the conversation, patched student programs)."""
+        programs = candidate_programs(fragments) + conversation_programs(earlier, fragments)
+        judged: list[str] = []
+        for program in programs:
+            if could_solve(program, problem):
+                for variant in entry_variants(program, problem.solution):
+                    if variant not in judged:
+                        judged.append(variant)
+        patches = [
+            p
+            for p in patched_programs(code, fragments, self.max_patches)
+            if p not in judged and could_solve(p, problem)
+        ]
+        return judged, patches
+
+    async def _check(
+        self, problem: TutorProblem, reply: str, earlier_replies: list[str], code: str
+    ) -> GuardResult:
         fragments = extract_fragments(reply)
-        programs = candidate_programs(fragments)
         if not fragments:
             return GuardResult(True, "no code in the reply", metrics.GuardDecision.allowed)
+        earlier = [extract_fragments(text) for text in earlier_replies]
+        programs = candidate_programs(fragments)
+        conversation = conversation_programs(earlier, fragments)
         # Fragments that do not parse still count for similarity (a half-quoted body).
         loose = [f.source for f in fragments]
-        score, closest = self.similar(problem, programs + loose + ["\n".join(loose)])
+        everything = [f.source for reply_fragments in earlier for f in reply_fragments] + loose
+        score, closest = self.similar(
+            problem,
+            programs + conversation + loose + ["\n".join(loose), "\n".join(everything)],
+        )
         if score >= self.similarity_threshold:
             return GuardResult(
                 False,
@@ -252,33 +338,71 @@ class SolutionGuard(LoggingConfigurable):
                 code=closest,
                 checked=programs,
             )
-        if self.judge_replies:
-            judged = [
-                _with_entry_aliases(program, problem.solution)
-                for program in programs
-                if could_solve(program, problem)
-            ][: self.max_judged_programs]
-            try:
-                solving = await self.solving(problem, judged) if judged else None
-            except Exception as e:
-                self.log.warning("guard could not judge reply code: %s", e)
-                if self.fail_closed:
-                    return GuardResult(
-                        False,
-                        "code in the reply could not be checked",
-                        metrics.GuardDecision.withheld_judged,
-                        similarity=score,
-                        code=judged[0],
-                        checked=programs,
-                    )
-                solving = None
-            if solving is not None:
+        if not self.judge_replies:
+            return GuardResult(
+                True,
+                f"code not judged (closest match {score:.0%} of the reference)",
+                metrics.GuardDecision.allowed,
+                similarity=score,
+                checked=programs,
+            )
+        judged, patches = self._judged(problem, fragments, earlier, code)
+        # The student's own code is judged with the patches: if it passes already, a
+        # patch that passes gives nothing away.
+        control = [code.strip("\n")] if patches else []
+        batch = judged + [p for p in control if p not in judged] + patches
+        if len(batch) > self.max_judged_programs:
+            return GuardResult(
+                False,
+                f"too much code in the reply to check ({len(batch)} programs, "
+                f"at most {self.max_judged_programs})",
+                metrics.GuardDecision.withheld_judged,
+                similarity=score,
+                code=judged[0] if judged else "",
+                checked=programs,
+            )
+        if not batch:
+            return GuardResult(
+                True,
+                f"code cannot solve the problem (closest match {score:.0%} of the reference)",
+                metrics.GuardDecision.allowed,
+                similarity=score,
+                checked=programs,
+            )
+        try:
+            accepted = await self.accepted(problem, batch)
+        except Exception as e:
+            self.log.warning("guard could not judge reply code: %s", e)
+            if self.fail_closed:
                 return GuardResult(
                     False,
-                    "code in the reply solves the problem (accepted by the judge)",
+                    "code in the reply could not be checked",
                     metrics.GuardDecision.withheld_judged,
                     similarity=score,
-                    code=solving,
+                    code=batch[0],
+                    checked=programs,
+                )
+            accepted = {}
+        solving = next((p for p in judged if accepted.get(p)), None)
+        if solving is not None:
+            return GuardResult(
+                False,
+                "code in the reply solves the problem (accepted by the judge)",
+                metrics.GuardDecision.withheld_judged,
+                similarity=score,
+                code=solving,
+                checked=programs,
+            )
+        if control and not accepted.get(control[0]):
+            fix = next((p for p in patches if accepted.get(p)), None)
+            if fix is not None:
+                return GuardResult(
+                    False,
+                    "code in the reply solves the problem applied to the student's code "
+                    "(accepted by the judge)",
+                    metrics.GuardDecision.withheld_judged,
+                    similarity=score,
+                    code=fix,
                     checked=programs,
                 )
         return GuardResult(

@@ -14,9 +14,13 @@ import asyncio
 import json
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
+
+if TYPE_CHECKING:
+    from codetutor.tutor.guard import SolutionGuard
+    from codetutor.tutor.problems import TutorProblem
 
 SEVERITIES = ("error", "warning", "info")
 CATEGORIES = ("correctness", "style", "performance", "readability", "naming", "error-handling")
@@ -91,6 +95,44 @@ def parse_model_findings(text: str, line_count: int) -> list[Finding] | None:
             )
         )
     return findings
+
+
+def finding_text(finding: Finding) -> str:
+    """What the student reads of ``finding``, as the guard checks it."""
+    return f"{finding.message}\n\n{finding.hint}"
+
+
+async def guarded_findings(
+    guard: SolutionGuard,
+    problem: TutorProblem,
+    findings: list[Finding],
+    *,
+    code: str = "",
+    earlier: list[str] | tuple[str, ...] = (),
+) -> list[Finding]:
+    """Coroutine: the ``findings`` the guard lets through, checked together.
+
+    The student reads a review whole: findings that each give nothing away may
+    hand over the solution together (one line each). All of them are checked as
+    one reply first; when that is withheld, findings are kept in order only while
+    everything kept so far still passes the guard.
+    """
+    if not findings:
+        return []
+    texts = [finding_text(f) for f in findings]
+    whole = await guard.check(problem, "\n\n".join(texts), earlier=earlier, code=code)
+    if whole.allowed:
+        return list(findings)
+    kept: list[Finding] = []
+    kept_texts: list[str] = []
+    for finding, text in zip(findings, texts, strict=True):
+        result = await guard.check(
+            problem, "\n\n".join([*kept_texts, text]), earlier=earlier, code=code
+        )
+        if result.allowed:
+            kept.append(finding)
+            kept_texts.append(text)
+    return kept
 
 
 def _ruff_category(code: str) -> tuple[str, str]:

@@ -58,7 +58,8 @@ def _code_like(source: str) -> bool:
     if not stripped or not _CODE_SIGNAL.search(stripped):
         return False
     try:
-        tree = ast.parse(stripped)
+        # a compound statement's header ("if c in 'aeiou':") is code too: a one-line fix
+        tree = ast.parse(stripped + "\n    pass" if stripped.endswith(":") else stripped)
     except (SyntaxError, ValueError):
         return False
     # A bare name or constant ("hello", "list") is prose, not code.
@@ -172,11 +173,12 @@ def extract_fragments(reply: str) -> list[Fragment]:
     return fragments
 
 
-def candidate_programs(fragments: list[Fragment], limit: int = 12) -> list[str]:
+def candidate_programs(fragments: list[Fragment], limit: int | None = None) -> list[str]:
     """Programs to check: all fragments joined in order, the blocks joined, each one.
 
     Joined variants come first (a solution split across blocks); duplicates and
-    sources that do not parse are dropped.
+    sources that do not parse are dropped. All of them unless ``limit`` is given:
+    a guard that keeps only some can be pushed past the real solution by decoys.
     """
     blocks = [f.source for f in fragments if f.kind in ("fenced", "indented")]
     others = [f.source for f in fragments if f.kind not in ("fenced", "indented")]
@@ -194,6 +196,83 @@ def candidate_programs(fragments: list[Fragment], limit: int = 12) -> list[str]:
             continue
         seen.add(source)
         programs.append(source)
+    return programs if limit is None else programs[:limit]
+
+
+def conversation_programs(earlier: list[list[Fragment]], current: list[Fragment]) -> list[str]:
+    """Programs from a whole conversation: every earlier reply's code, then this reply's.
+
+    A solution handed over a line per turn ("line 1", then "line 2") is only whole
+    when the turns are read together; the code blocks, and all fragments, of every
+    reply are joined in order (as :func:`candidate_programs` joins one reply's).
+    """
+    if not any(earlier) or not current:
+        return []
+    fragments = [f for reply in earlier for f in reply] + current
+    blocks = [f.source for f in fragments if f.kind in ("fenced", "indented")]
+    variants: list[str] = []
+    for group in (blocks, [f.source for f in fragments]):
+        if len(group) > 1:
+            variants.append("\n".join(group))
+            variants.append("\n\n".join(textwrap.dedent(g) for g in group))
+    programs: list[str] = []
+    for source in variants:
+        source = source.strip("\n")
+        if source not in programs and _parses(source):
+            programs.append(source)
+    return programs
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def patched_programs(code: str, fragments: list[Fragment], limit: int = 6) -> list[str]:
+    """The student's ``code`` with the reply's code applied to it, as a patch would be.
+
+    A one-line fix to almost-correct code is a solution too. Each fragment of at
+    most three lines replaces the student's lines it most resembles (at their
+    indentation); a fragment that defines functions is appended (a later ``def``
+    replaces the student's). Only patched programs that parse and differ from
+    ``code`` are kept, the closest matches first, at most ``limit``.
+    """
+    if not code.strip() or not fragments:
+        return []
+    lines = code.splitlines()
+    scored: list[tuple[float, str]] = []
+    for fragment in fragments:
+        source = textwrap.dedent(fragment.source).strip("\n")
+        if not source.strip():
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            tree = None
+        if tree is not None and any(
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for node in tree.body
+        ):
+            scored.append((1.0, f"{code.rstrip()}\n\n\n{source}\n"))
+            continue
+        patch = source.splitlines()
+        if len(patch) > 3:
+            continue
+        head = patch[0].strip()
+        for index, line in enumerate(lines):
+            if not line.strip() or index + len(patch) > len(lines):
+                continue
+            ratio = SequenceMatcher(None, head, line.strip(), autojunk=False).ratio()
+            if ratio < 0.5:
+                continue
+            indent = _indent_of(line)
+            replaced = [indent + p if p.strip() else p for p in patch]
+            patched = "\n".join([*lines[:index], *replaced, *lines[index + len(patch) :]])
+            if patched.strip() != code.strip() and _parses(patched):
+                scored.append((ratio, patched))
+    scored.sort(key=lambda item: -item[0])
+    programs: list[str] = []
+    for _, program in scored:
+        if program not in programs:
+            programs.append(program)
     return programs[:limit]
 
 
