@@ -53,6 +53,7 @@ def tutor_problem_view(problem: Problem, version: int = 0) -> dict[str, Any]:
         "public_cases": [c.source for c in problem.cases if c.visibility is Visibility.PUBLIC],
         "hidden_case_count": sum(1 for c in problem.cases if c.visibility is Visibility.HIDDEN),
         "sha256": problem.sha256,
+        "hints": problem.hints.to_dict(),
     }
 
 

@@ -28,7 +28,7 @@ BUNDLE_FORMAT = "codetutor-bundle"
 BUNDLE_VERSION = 1
 
 #: Role tags of SPEC.md section 3.
-ROLE_TAGS = ("statement", "starter", "solution", "public-tests", "hidden-tests")
+ROLE_TAGS = ("statement", "starter", "solution", "public-tests", "hidden-tests", "hints")
 TEST_TAGS = ("public-tests", "hidden-tests")
 #: Tags that other Jupyter tools use and that we leave alone.
 FOREIGN_TAGS = frozenset(
@@ -54,6 +54,105 @@ _CASE_NAME_RE = re.compile(r"^\s*#\s*case:\s*(?P<name>.+?)\s*$")
 _STDIO_SEPARATOR_RE = re.compile(r"^---\s*$")
 
 MAX_CASE_NAME = 80
+
+_HINTS_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+_HINTS_CASE_RE = re.compile(r"^case:\s*(?P<name>.+)$", re.I)
+_HINTS_ITEM_RE = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
+_HINTS_LANG_ITEM_RE = re.compile(r"^\s*(?:[-*+]\s+)?(?P<lang>en|ko)\s*:\s*(?P<text>.*)$", re.I)
+HINT_LANGUAGES = ("en", "ko")
+
+
+@dataclass
+class ProblemHints:
+    """The instructor's hints (a markdown cell tagged ``hints``; SPEC section 3).
+
+    ``ladder`` maps a language to rungs, gentlest first; ``cases`` maps a case
+    name to a note per language. Hints are never in the student notebook: the
+    tutor gives them one rung at a time.
+    """
+
+    ladder: dict[str, list[str]] = field(default_factory=dict)
+    cases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.ladder or self.cases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ladder": {k: list(v) for k, v in self.ladder.items()},
+            "cases": {k: dict(v) for k, v in self.cases.items()},
+        }
+
+    @classmethod
+    def parse(cls, source: str, index: int | None = None) -> ProblemHints:
+        """Parse a hints cell. Raises :class:`ProblemError` naming the line.
+
+        Format: ``## en`` / ``## ko`` sections holding a numbered or bulleted list
+        (one rung per item; indented lines continue an item), and ``## case: NAME``
+        sections holding ``en: …`` / ``ko: …`` lines. Text before the first
+        heading is ignored (a note for instructors).
+        """
+        hints = cls()
+        section: str | None = None
+        case: str | None = None
+        last: tuple[str, str] | None = None  # (lang, "ladder" | case) of the open item
+        for lineno, raw in enumerate(source.splitlines(), 1):
+            line = raw.rstrip()
+            heading = _HINTS_HEADING_RE.match(line)
+            if heading:
+                title = heading.group("title").strip()
+                found = _HINTS_CASE_RE.match(title)
+                if found:
+                    case = found.group("name").strip()
+                    if not case or len(case) > MAX_CASE_NAME:
+                        raise ProblemError(
+                            "a hint's case name is empty or too long", cell=index, line=lineno
+                        )
+                    section = None
+                    hints.cases.setdefault(case, {})
+                elif title.lower() in HINT_LANGUAGES:
+                    section, case = title.lower(), None
+                    hints.ladder.setdefault(section, [])
+                else:
+                    raise ProblemError(
+                        f"unknown hints heading {title!r}; use '## en', '## ko' or '## case: NAME'",
+                        cell=index,
+                        line=lineno,
+                    )
+                last = None
+                continue
+            if not line.strip():
+                continue
+            if case is not None:
+                found = _HINTS_LANG_ITEM_RE.match(line)
+                if found:
+                    lang = found.group("lang").lower()
+                    hints.cases[case][lang] = found.group("text").strip()
+                    last = (lang, case)
+                elif last is not None and raw[:1].isspace():
+                    hints.cases[case][last[0]] += " " + line.strip()
+                else:
+                    raise ProblemError(
+                        f"a note for case {case!r} is a line 'en: …' or 'ko: …'",
+                        cell=index,
+                        line=lineno,
+                    )
+            elif section is not None:
+                item = _HINTS_ITEM_RE.match(line)
+                if item:
+                    hints.ladder[section].append(item.group("text").strip())
+                    last = (section, "ladder")
+                elif last is not None:
+                    hints.ladder[section][-1] += " " + line.strip()
+                else:
+                    raise ProblemError(
+                        "a hint is a list item ('1. …' or '- …')", cell=index, line=lineno
+                    )
+        for case_name, notes in hints.cases.items():
+            if not notes:
+                raise ProblemError(f"case {case_name!r} has no note in the hints cell", cell=index)
+        hints.ladder = {k: v for k, v in hints.ladder.items() if v}
+        return hints
 
 
 class Mode(str, Enum):
@@ -285,6 +384,8 @@ class Problem:
     sha256: str
     #: True once expected values were computed (by publishing) or loaded from a bundle
     published: bool = False
+    #: the instructor's hints (a cell tagged ``hints``): for the tutor's ladder only
+    hints: ProblemHints = field(default_factory=ProblemHints)
 
     # -- loading ----------------------------------------------------------
 
@@ -325,10 +426,16 @@ class Problem:
         solution_cells: list[int] = []
         public: list[tuple[int, NotebookNode]] = []
         hidden: list[tuple[int, NotebookNode]] = []
+        hints = ProblemHints()
         for index, cell in enumerate(nb.cells):
             role = _cell_role(index, cell)
             source = cell.source
-            if role == "statement":
+            if role == "hints":
+                _expect_type(index, cell, "markdown", role)
+                if hints:
+                    raise ProblemError("a problem has at most one 'hints' cell", cell=index)
+                hints = ProblemHints.parse(source, index)
+            elif role == "statement":
                 statement.append(source)
             elif role == "starter":
                 _expect_type(index, cell, "code", role)
@@ -376,7 +483,12 @@ class Problem:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ProblemError(f"case names must be unique; repeated: {', '.join(duplicates)}")
-        return cls(
+        unknown_cases = sorted(set(hints.cases) - set(names))
+        if unknown_cases:
+            raise ProblemError(
+                f"the hints cell names case(s) the tests do not have: {', '.join(unknown_cases)}"
+            )
+        problem = cls(
             meta=meta,
             notebook=nb,
             statement_source="\n\n".join(statement),
@@ -385,7 +497,9 @@ class Problem:
             cases=cases,
             solution_names=solution_names,
             sha256=hashlib.sha256(nbformat.writes(nb).encode("utf-8")).hexdigest(),
+            hints=hints,
         )
+        return problem
 
     @classmethod
     def from_bundle(cls, data: dict[str, Any]) -> Problem:
@@ -439,7 +553,7 @@ class Problem:
         cells = []
         for cell in nb.cells:
             tags = set(cell.get("metadata", {}).get("tags", []))
-            if tags & {"solution", "hidden-tests"}:
+            if tags & {"solution", "hidden-tests", "hints"}:
                 continue
             if cell.cell_type == "code":
                 cell.outputs = []

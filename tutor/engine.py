@@ -114,6 +114,12 @@ class Engine(LoggingConfigurable):
         """How many generations this engine runs at once."""
         raise NotImplementedError
 
+    @property
+    def chat_capable(self) -> bool | None:
+        """Whether the model follows a chat template: True, False, or None (unknown:
+        the tutor probes it). A base model without a template only continues text."""
+        return None
+
     async def start(self) -> None:
         """Coroutine: get ready to generate (load the model). Idempotent."""
 
@@ -214,6 +220,7 @@ class LlamaCppEngine(Engine):
         self._executor: ThreadPoolExecutor | None = None
         self._start_lock = asyncio.Lock()
         self._name = ""
+        self._has_chat_template: bool | None = None
 
     @property
     def model_name(self) -> str:
@@ -222,6 +229,12 @@ class LlamaCppEngine(Engine):
     @property
     def parallel(self) -> int:
         return max(1, self.parallel_sequences)
+
+    @property
+    def chat_capable(self) -> bool | None:
+        """False for a GGUF without ``tokenizer.chat_template`` (and no ``chat_format``
+        set): a base model such as the bundled one. None before the model is loaded."""
+        return self._has_chat_template
 
     def _threads(self) -> int:
         if self.n_threads > 0:
@@ -245,6 +258,7 @@ class LlamaCppEngine(Engine):
             kwargs["chat_format"] = self.chat_format
         llm = Llama(**kwargs)
         metadata = getattr(llm, "metadata", {}) or {}
+        self._has_chat_template = bool(self.chat_format) or "tokenizer.chat_template" in metadata
         if (
             not self.chat_format
             and "tokenizer.chat_template" not in metadata
@@ -438,6 +452,10 @@ class OpenAIEngine(Engine):
     @property
     def parallel(self) -> int:
         return max(1, self.concurrency)
+
+    @property
+    def chat_capable(self) -> bool | None:
+        return None  # the endpoint's template is not visible: the tutor probes
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}

@@ -50,6 +50,9 @@ class TutorProblem:
     public_cases: tuple[str, ...] = ()
     hidden_case_count: int = 0
     sha256: str = ""
+    #: the instructor's hints: ``{"ladder": {lang: [rung, …]}, "cases": {name: {lang: note}}}``;
+    #: given to a student one rung at a time by the ladder, never shown whole
+    hints: dict[str, Any] = field(default_factory=dict)
 
     def title_for(self, lang: str = "en") -> str:
         return self.title.get(lang) or self.title.get("en") or next(iter(self.title.values()), "")
@@ -72,6 +75,7 @@ class TutorProblem:
             public_cases=tuple(str(c) for c in data.get("public_cases") or ()),
             hidden_case_count=int(data.get("hidden_case_count") or 0),
             sha256=str(data.get("sha256") or ""),
+            hints=dict(data.get("hints") or {}),
         )
 
 

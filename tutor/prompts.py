@@ -240,3 +240,95 @@ def fallback_hint(lang: str, level: HintLevel, tags: list[str], line: int | None
         )
         body = str(texts[level]).format(topics=topics, line=line)
     return str(texts["prefix"]) + body
+
+
+# -- models that cannot chat -------------------------------------------------
+
+#: How the model is used: ``chat`` (it follows a chat template), ``completion``
+#: (a base model: it continues a few-shot text), ``off`` (no model text at all).
+MODEL_MODES = ("chat", "completion", "off")
+
+_FEW_SHOT = {
+    "en": (
+        "Tutor notes. Each note explains a failed test to a student in one short "
+        "sentence, without code.\n\n"
+        "Failed test: is_even(3) should be False, the code gave True.\n"
+        "Note: Check which numbers your condition treats as even; 3 leaves a remainder "
+        "when divided by 2.\n\n"
+        "Failed test: total([]) should be 0, the code raised IndexError.\n"
+        "Note: Think about what your code does when the list is empty.\n\n"
+        "Failed test: {fact}\n"
+        "Note:"
+    ),
+    "ko": (
+        "튜터 메모. 각 메모는 실패한 테스트를 학생에게 코드 없이 한 문장으로 설명합니다.\n\n"
+        "실패한 테스트: is_even(3)은 False여야 하는데 코드는 True를 돌려주었습니다.\n"
+        "메모: 조건이 어떤 수를 짝수로 보는지 확인해 보세요. 3은 2로 나누면 나머지가 남아요.\n\n"
+        "실패한 테스트: total([])은 0이어야 하는데 코드에서 IndexError가 났습니다.\n"
+        "메모: 리스트가 비어 있을 때 코드가 무엇을 하는지 생각해 보세요.\n\n"
+        "실패한 테스트: {fact}\n"
+        "메모:"
+    ),
+}
+#: where a few-shot continuation stops: the model starts the next example
+FEW_SHOT_STOP = ["\n\n", "\nFailed test:", "\n실패한 테스트:", "\nNote:", "\n메모:"]
+
+
+def few_shot_prompt(fact: str, lang: str) -> str:
+    """A completion prompt a base model continues with one note about ``fact``."""
+    one_line = " ".join(fact.split())[:300]
+    return _FEW_SHOT.get(lang, _FEW_SHOT["en"]).format(fact=one_line)
+
+
+def instruction_texts(lang: str | None = None) -> list[str]:
+    """Every instruction the tutor gives a model (rules, rung instructions, few-shot
+    framing): a reply that repeats these is an echo, never shown to a student."""
+    langs = [lang] if lang in _RULES else list(_RULES)
+    texts = [_RULES[k] for k in langs] + list(_LEVEL_INSTRUCTIONS.values())
+    texts += [_FEW_SHOT[k].split("{fact}")[0] for k in _FEW_SHOT]
+    return texts
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def echoes_prompt(reply: str, instructions: list[str], context: str = "", n: int = 5) -> bool:
+    """True when ``reply`` repeats the tutor's instructions or mostly its prompt.
+
+    Any run of ``n`` words shared with ``instructions`` counts (the rules must never
+    reach a student); a reply of which more than half of the ``n``-word runs come
+    from ``context`` (the statement, the student's code, the few-shot frame) is an
+    echo too.
+    """
+    words = _words(reply)
+    if len(words) < n:
+        return False
+    grams = _ngrams(words, n)
+    taught: set[tuple[str, ...]] = set()
+    for text in instructions:
+        taught |= _ngrams(_words(text), n)
+    if grams & taught:
+        return True
+    if context:
+        seen = _ngrams(_words(context), n)
+        return len(grams & seen) > len(grams) / 2
+    return False
+
+
+def elaboration_messages(
+    context: TutorContext, history: list[dict[str, str]], message: str, facts: str
+) -> list[dict[str, str]]:
+    """Chat messages for a model that can chat: the facts already told, then the question."""
+    messages = build_messages(context, history, message)
+    told = (
+        "\n\n## Already told to the student (do not repeat; add one short explanation)\n" + facts
+        if facts
+        else ""
+    )
+    messages[0] = {"role": "system", "content": messages[0]["content"] + told}
+    return messages

@@ -21,13 +21,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from traitlets import Any as AnyTrait
-from traitlets import Float, Instance, Integer, Type, Unicode, default
+from traitlets import Enum, Float, Instance, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from codetutor.tutor import prompts, review
+from codetutor.tutor import ladder, prompts, review
 from codetutor.tutor.engine import GenerationRequest
 from codetutor.tutor.exceptions import BadRequestError, RateLimitedError, TutorError
-from codetutor.tutor.guard import SolutionGuard
+from codetutor.tutor.guard import GuardResult, SolutionGuard
 from codetutor.tutor.memory import ChatMemory
 from codetutor.tutor.metrics import RejectReason
 from codetutor.tutor.problems import JudgeClient, LastVerdict, TutorProblem
@@ -97,6 +97,23 @@ class Tutor(LoggingConfigurable):
     deadline_s = Float(90.0, help="Deadline of one generation, queue wait included.").tag(
         config=True
     )
+
+    model_mode = Enum(
+        ["auto", *prompts.MODEL_MODES],
+        "auto",
+        help="""How the model is used: chat (it follows a chat template), completion (a
+        base model: it continues a few-shot note after the tutor's own grounded text),
+        off (no model text: instructor hints and test facts only), or auto (completion
+        for a GGUF without a chat template or a model whose probe reply echoes its
+        prompt, else chat).""",
+    ).tag(config=True)
+    completion_max_tokens = Integer(
+        48, help="max_tokens of a base model's few-shot note (completion mode)."
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._mode = ""
 
     @default("guard")
     def _default_guard(self) -> SolutionGuard:
@@ -185,6 +202,17 @@ class Tutor(LoggingConfigurable):
             kept.pop(0)
         return kept
 
+    async def _guard_check(
+        self, problem: TutorProblem, text: str, user: str, code: str
+    ) -> GuardResult:
+        """Coroutine: the guard on ``text`` as part of the conversation (earlier replies, code)."""
+        earlier = [
+            m["content"]
+            for m in await self.memory.turns(user, problem.id)
+            if m["role"] == "assistant"
+        ]
+        return await self.guard.check(problem, text, earlier=earlier, code=code)
+
     async def _remember(self, user: str, problem_id: str, question: str, answer: str) -> None:
         turns = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
         await self.memory.remember(user, problem_id, turns, self.max_history_messages)
@@ -228,35 +256,56 @@ class Tutor(LoggingConfigurable):
             last = await self.last_verdict(user, problem_id)
             verdict, attempts = last.verdict, max(attempts, last.attempts)
         language = prompts.choose_language(lang, message or code)
-        level: prompts.HintLevel | None = None
-        line: int | None = None
-        if hint:
-            asked = await self.memory.count_hint(user, problem_id)
-            level = prompts.hint_level(max(0, int(attempts)), asked, self.attempts_per_level)
-            if level is prompts.HintLevel.LINE:
-                line = prompts.suspect_line(code or "", problem.solution)
-            if not message:
-                message = "힌트를 주세요." if language == "ko" else "Can I have a hint?"
-        context = prompts.TutorContext(
-            statement=problem.statement,
-            title=problem.title_for(language),
-            code=code or "",
-            verdict=prompts.student_verdict(verdict),
-            lang=language,
-            level=level,
-            line=line,
+        asked = await self.memory.count_hint(user, problem_id) if hint else 0
+        if hint and not message:
+            message = "힌트를 주세요." if language == "ko" else "Can I have a hint?"
+        plan = ladder.plan(
+            problem,
+            verdict,
+            code or "",
+            language,
+            hint=hint,
+            asked=asked,
+            attempts=max(0, int(attempts)),
+            message=message,
+            attempts_per_level=self.attempts_per_level,
         )
-        request = GenerationRequest(
-            user=user,
-            messages=prompts.build_messages(context, await self.history(user, problem_id), message),
-            max_tokens=self.chat_max_tokens,
-            temperature=self.temperature,
-            seed=self.seed,
+        mode = await self.model_mode_now(user)
+        sources = list(plan.sources)
+        line = plan.line
+        level = plan.model_level or (prompts.HintLevel.NUDGE if hint else None)
+        done = {
+            "type": "done",
+            "lang": language,
+            "level": plan.level,
+            "line": line,
+            "withheld": False,
+            "mode": mode,
+        }
+        prefix = plan.text
+        if prefix:
+            yield {"type": "token", "text": prefix}
+        history = await self.history(user, problem_id) if mode == "chat" else []
+        request = self._model_request(
+            user, problem, code or "", verdict, language, plan, mode, history, message
+        )
+        if request is None:
+            if not prefix:
+                prefix = "\n".join(plan.fact_lines)
+                yield {"type": "token", "text": prefix}
+                sources.append(ladder.SOURCE_GROUNDED)
+            await self._remember(user, problem_id, message, prefix)
+            yield {**done, "sources": sources, "reason": "no model text"}
+            return
+        instructions = prompts.instruction_texts()
+        echo_context = (request.prompt or "") + "\n".join(
+            m["content"] for m in request.messages or []
         )
         job = self.scheduler.submit(request, deadline_s=self.deadline_s)
-        fallback_level = level or prompts.HintLevel.NUDGE
+        separator = "\n\n" if prefix else ""
         released = ""
         pending: list[str] = []
+        reason = ""
         try:
             async for chunk in job.stream():
                 if not chunk.text:
@@ -267,8 +316,14 @@ class Tutor(LoggingConfigurable):
                 if not cut or not _fences_closed(released + text[:cut]):
                     continue
                 segment = text[:cut]
+                if prompts.echoes_prompt(released + segment, instructions, echo_context):
+                    job.cancel("the model echoes its prompt")
+                    reason, pending = "model text withheld: it repeats the tutor's prompt", []
+                    break
                 if _MAYBE_CODE.search(segment):
-                    verdict_now = await self.guard.check(problem, released + segment)
+                    verdict_now = await self._guard_check(
+                        problem, released + segment, user, code or ""
+                    )
                     if not verdict_now.allowed:
                         job.cancel("withheld by the guard")
                         async for event in self._withhold(
@@ -276,36 +331,144 @@ class Tutor(LoggingConfigurable):
                             problem,
                             message,
                             language,
-                            fallback_level,
+                            level or prompts.HintLevel.NUDGE,
                             line,
                             verdict_now.reason,
+                            prefix,
+                            sources,
+                            mode,
+                            plan.level,
                         ):
                             yield event
                         return
-                yield {"type": "token", "text": segment}
-                released += segment
+                if segment.strip() or released:
+                    yield {"type": "token", "text": (separator if not released else "") + segment}
+                    released += segment
                 pending = [text[cut:]] if text[cut:] else []
             rest = "".join(pending)
-            final = await self.guard.check(problem, released + rest)
+            if rest and prompts.echoes_prompt(released + rest, instructions, echo_context):
+                reason, rest = "model text withheld: it repeats the tutor's prompt", ""
+            if rest and not released and prompts.detect_language(rest, language) != language:
+                reason, rest = "model text withheld: not in the student's language", ""
+            final = await self._guard_check(problem, released + rest, user, code or "")
             if not final.allowed:
                 async for event in self._withhold(
-                    user, problem, message, language, fallback_level, line, final.reason
+                    user,
+                    problem,
+                    message,
+                    language,
+                    level or prompts.HintLevel.NUDGE,
+                    line,
+                    final.reason,
+                    prefix,
+                    sources,
+                    mode,
+                    plan.level,
                 ):
                     yield event
                 return
-            if rest:
-                yield {"type": "token", "text": rest}
-            await self._remember(user, problem_id, message, released + rest)
-            yield {
-                "type": "done",
-                "lang": language,
-                "level": int(level) if level else None,
-                "line": line,
-                "withheld": False,
-            }
+            if rest.strip():
+                yield {"type": "token", "text": (separator if not released else "") + rest}
+                released += rest
+            if released.strip():
+                sources.append(ladder.SOURCE_MODEL)
+            elif not prefix:
+                prefix = "\n".join(plan.fact_lines)
+                sources.append(ladder.SOURCE_GROUNDED)
+                yield {"type": "token", "text": prefix}
+            reply = prefix + (separator + released if released.strip() else "")
+            await self._remember(user, problem_id, message, reply)
+            yield {**done, "sources": sources, "reason": reason}
         finally:
             if not job.done:
                 job.cancel("client went away")
+
+    def _model_request(
+        self,
+        user: str,
+        problem: TutorProblem,
+        code: str,
+        verdict: dict[str, Any] | None,
+        language: str,
+        plan: ladder.Plan,
+        mode: str,
+        history: list[dict[str, str]],
+        message: str,
+    ) -> GenerationRequest | None:
+        """The generation that elaborates on ``plan``, or None when no model text is wanted."""
+        if mode == "off":
+            return None
+        if mode == "completion":
+            # A base model continues a few-shot note about the one fact it is given.
+            if not plan.fact_lines or not plan.facts.failed:
+                return None
+            return GenerationRequest(
+                user=user,
+                prompt=prompts.few_shot_prompt(plan.fact_lines[0], language),
+                max_tokens=min(self.chat_max_tokens, self.completion_max_tokens),
+                temperature=self.temperature,
+                seed=self.seed,
+                stop=list(prompts.FEW_SHOT_STOP),
+            )
+        context = prompts.TutorContext(
+            statement=problem.statement,
+            title=problem.title_for(language),
+            code=code,
+            verdict=prompts.student_verdict(verdict),
+            lang=language,
+            level=plan.model_level,
+            line=plan.line,
+        )
+        return GenerationRequest(
+            user=user,
+            messages=prompts.elaboration_messages(context, history, message, plan.text),
+            max_tokens=self.chat_max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+
+    async def model_mode_now(self, user: str = "tutor") -> str:
+        """Coroutine: how the model is used (one of :data:`prompts.MODEL_MODES`).
+
+        :attr:`model_mode` unless it is ``auto``: then ``completion`` for an engine
+        that reports no chat template, ``chat`` for one that has one, and for an
+        engine that cannot say, a probe: a chat reply that echoes the prompt (or
+        is empty) means the model cannot chat. Decided once; a probe that fails
+        leaves the decision for the next turn and answers ``off`` meanwhile.
+        """
+        if self.model_mode != "auto":
+            return self.model_mode
+        if self._mode:
+            return self._mode
+        capable = getattr(self.scheduler.engine, "chat_capable", None)
+        if capable is not None:
+            self._mode = "chat" if capable else "completion"
+            return self._mode
+        probe_rules = prompts.instruction_texts("en")[0]
+        request = GenerationRequest(
+            user=user,
+            messages=[
+                {"role": "system", "content": probe_rules},
+                {"role": "user", "content": "In one sentence: what is a variable?"},
+            ],
+            max_tokens=32,
+            temperature=0.0,
+            seed=self.seed,
+        )
+        try:
+            job = self.scheduler.submit(request, deadline_s=self.deadline_s)
+            text = "".join([chunk.text async for chunk in job.stream()])
+        except TutorError as e:
+            self.log.warning("tutor: the model probe failed: %s", e)
+            return "off"
+        capable = getattr(self.scheduler.engine, "chat_capable", None)
+        echoed = prompts.echoes_prompt(text, [probe_rules], "", n=4)
+        if capable is False or echoed or not text.strip():
+            self._mode = "completion"
+        else:
+            self._mode = "chat"
+        self.log.info("tutor: the model is used in %s mode", self._mode)
+        return self._mode
 
     async def _withhold(
         self,
@@ -316,16 +479,23 @@ class Tutor(LoggingConfigurable):
         level: prompts.HintLevel,
         line: int | None,
         reason: str,
+        prefix: str = "",
+        sources: list[str] | None = None,
+        mode: str = "",
+        shown_level: int | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        text = prompts.fallback_hint(language, level, list(problem.tags), line)
+        text = prefix or prompts.fallback_hint(language, level, list(problem.tags), line)
         await self._remember(user, problem.id, message, text)
         yield {"type": "replace", "text": text, "reason": reason}
         yield {
             "type": "done",
             "lang": language,
-            "level": int(level),
+            "level": shown_level or int(level),
             "line": line,
             "withheld": True,
+            "sources": list(sources or []) or [ladder.SOURCE_GROUNDED],
+            "reason": reason,
+            "mode": mode,
         }
 
     # -- review ----------------------------------------------------------------
@@ -374,12 +544,9 @@ class Tutor(LoggingConfigurable):
             self.log.info("dropped malformed review output for %s (%d chars)", user, len(text))
             model_findings = []
         if problem is not None:
-            kept = []
-            for finding in model_findings:
-                result = await self.guard.check(problem, f"{finding.message}\n\n{finding.hint}")
-                if result.allowed:
-                    kept.append(finding)
-            model_findings = kept
+            model_findings = await review.guarded_findings(
+                self.guard, problem, model_findings, code=code
+            )
         ruff = await review.ruff_findings(code)
         findings = review.merge_findings(model_findings, ruff)
         return {

@@ -64,6 +64,10 @@ class ScriptedEngine(Engine):
     def parallel(self) -> int:
         return self.sequences
 
+    @property
+    def chat_capable(self) -> bool | None:
+        return True  # a scripted chat model: the tutor sends it chat messages
+
     async def generate(
         self, request: GenerationRequest, cancel: CancelToken
     ) -> AsyncGenerator[Chunk, None]:
