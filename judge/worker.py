@@ -81,9 +81,11 @@ class Worker(LoggingConfigurable):
         0.2, help="How long an idle worker waits for a submission before it looks for jobs."
     ).tag(config=True)
 
-    max_guard_programs = Int(8, help="Most candidate programs judged for one guard job.").tag(
-        config=True
-    )
+    max_guard_programs = Int(
+        32,
+        help="""Most candidate programs judged for one guard job (the tutor guard sends
+        every candidate of a reply in one job, at most SolutionGuard.max_judged_programs).""",
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -36,7 +36,7 @@ SCOPE_TUTOR = "custom:judge:tutor"
 
 SLUG = r"([a-z0-9][a-z0-9_-]*)"
 #: most candidate programs in one guard job, and most characters in one program
-MAX_PROGRAMS = 8
+MAX_PROGRAMS = 32
 MAX_PROGRAM_CHARS = 20000
 MAX_WAIT_S = 60.0
 
