@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from traitlets import Bool, Unicode
+from traitlets import Bool, Float, Type, Unicode
 
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.ratelimit import RateLimiter
 from codetutor.tutor.auth import ServiceAuth
-from codetutor.tutor.engine import LlamaCppEngine, OpenAIEngine
+from codetutor.tutor.engine import Engine, LlamaCppEngine, OpenAIEngine
 from codetutor.tutor.exceptions import TutorError
 from codetutor.tutor.guard import SolutionGuard
 from codetutor.tutor.memory import ChatMemory
@@ -185,6 +188,201 @@ class CheckReplyApp(CodeTutorBaseApp):
             print(("allowed: " if outcome["allowed"] else "withheld: ") + outcome["reason"])
 
 
+def read_submission(path: str) -> str:
+    """The student's code in a ``.py`` file or the code cells of a ``.ipynb``.
+
+    Raises :class:`UsageError` for a missing, unreadable or malformed file.
+    """
+    file = Path(path)
+    if file.suffix not in (".py", ".ipynb"):
+        raise UsageError(f"{path}: a submission is a .ipynb notebook or a .py file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    if file.suffix == ".py":
+        return text
+    try:
+        cells = json.loads(text)["cells"]
+        return "\n\n".join(
+            "".join(c["source"]) if isinstance(c["source"], list) else str(c["source"])
+            for c in cells
+            if c.get("cell_type") == "code"
+        )
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"{path} is not a Jupyter notebook: {e}") from None
+
+
+async def ask_tutor(
+    tutor: Tutor,
+    problem_id: str,
+    code: str,
+    verdict: dict[str, Any] | None,
+    question: str,
+    *,
+    hint: bool = False,
+    lang: str | None = None,
+    user: str = "student",
+) -> dict[str, Any]:
+    """Coroutine: one turn of :meth:`Tutor.chat` collected as ``tutor ask --json`` prints it.
+
+    Returns ``{"reply", "hint_level", "sources", "withheld", "reason"}`` plus
+    ``"mode"``, ``"lang"`` and ``"first_token_s"`` (seconds to the first text).
+    """
+    started = time.perf_counter()
+    first: float | None = None
+    reply = ""
+    done: dict[str, Any] = {}
+    async for event in tutor.chat(
+        user=user,
+        problem_id=problem_id,
+        message=question,
+        code=code,
+        verdict=verdict or {},
+        lang=lang,
+        hint=hint,
+    ):
+        if event["type"] == "token":
+            first = first if first is not None else time.perf_counter() - started
+            reply += event["text"]
+        elif event["type"] == "replace":
+            first = first if first is not None else time.perf_counter() - started
+            reply = event["text"]
+        elif event["type"] == "done":
+            done = event
+    return {
+        "reply": reply,
+        "hint_level": done.get("level"),
+        "sources": list(done.get("sources") or []),
+        "withheld": bool(done.get("withheld")),
+        "reason": done.get("reason") or "",
+        "mode": done.get("mode"),
+        "lang": done.get("lang"),
+        "first_token_s": round(first, 3) if first is not None else None,
+    }
+
+
+class AskApp(CodeTutorBaseApp):
+    """``codetutor tutor ask PROBLEM.ipynb SUBMISSION.(ipynb|py) QUESTION [--hint] [--lang ko|en] [--json]``."""
+
+    name = "tutor ask"
+    description = """Ask the tutor one question about a submission, offline, on the chat's
+    path: judge the submission (the local judge, in sandboxes), ground the reply in the
+    verdict, climb the hint ladder (--hint), let the model phrase it, guard it. --json
+    prints {"reply", "hint_level", "sources", "withheld", "reason"}. Exit 0 on any reply,
+    2 on bad input."""
+    classes = [Tutor, SolutionGuard, Scheduler, LlamaCppEngine, OpenAIEngine]
+
+    json_output = Bool(False, help="Print one JSON object.").tag(config=True)
+    hint = Bool(False, help="Ask for the next hint instead of answering a question.").tag(
+        config=True
+    )
+    lang = Unicode("", help="The reply's language: ko or en (default: the question's).").tag(
+        config=True
+    )
+    llm_url = Unicode(
+        "", help="Use this OpenAI-compatible endpoint (…/v1) instead of an in-process model."
+    ).tag(config=True)
+    engine_class = Type(default_value=LlamaCppEngine, klass=Engine, help="The LLM engine.").tag(
+        config=True
+    )
+    judge_timeout_s = Float(300.0, help="Longest wait for the judge's verdict.").tag(config=True)
+
+    aliases: Any = {
+        "lang": "AskApp.lang",
+        "model": "LlamaCppEngine.model_path",
+        "llm-url": "AskApp.llm_url",
+        "mode": "Tutor.model_mode",
+    }
+    flags: Any = {
+        **CodeTutorBaseApp.flags,
+        "json": ({"AskApp": {"json_output": True}}, "Print one JSON object."),
+        "hint": ({"AskApp": {"hint": True}}, "Ask for the next hint."),
+    }
+
+    def judge_submission(self, problem_path: str, submission_path: str) -> dict[str, Any]:
+        """The student's view of the submission's verdict, from ``codetutor judge --json``.
+
+        The judge runs as its own command (the tutor imports nothing of the judge);
+        raises :class:`UsageError` when the judge calls the input bad.
+        """
+        command = [sys.executable, "-m", "codetutor", "judge", problem_path, submission_path]
+        try:
+            done = subprocess.run(
+                [*command, "--json"],
+                capture_output=True,
+                text=True,
+                timeout=self.judge_timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise UsageError(f"the judge took longer than {self.judge_timeout_s:g} s") from None
+        if done.returncode == 2:
+            lines = done.stderr.strip().splitlines() or ["the judge refused the input"]
+            raise UsageError(lines[-1].removeprefix("codetutor: "))
+        try:
+            verdict: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.log.warning("no verdict from the judge: %s", done.stderr.strip()[-500:])
+            return {}
+        return verdict
+
+    def start(self) -> None:
+        problem_path, submission_path, question = self.positional(
+            3, "PROBLEM.ipynb SUBMISSION.(ipynb|py) QUESTION [--hint] [--lang ko|en] [--json]"
+        )
+        if self.lang not in ("", "ko", "en"):
+            raise UsageError(f"--lang must be ko or en, not {self.lang!r}")
+        if not question.strip() and not self.hint:
+            raise UsageError("QUESTION must be non-empty text (or use --hint)")
+        # A command-line tool may judge in its own process (a service never does).
+        self.config.SolutionGuard.checker_class = "codetutor.judge.local.LocalChecker"
+        guard = SolutionGuard(parent=self)
+        try:
+            problem = guard.checker.load(problem_path)  # type: ignore[attr-defined]
+        except TutorError as e:
+            raise UsageError(str(e)) from e
+        code = read_submission(submission_path)
+        verdict = self.judge_submission(problem_path, submission_path)
+        if self.llm_url:
+            self.config.OpenAIEngine.api_url = self.llm_url
+            self.engine_class = OpenAIEngine
+        outcome = asyncio.run(self._ask(guard, problem.id, code, verdict, question))
+        if self.json_output:
+            keys = ("reply", "hint_level", "sources", "withheld", "reason")
+            print(json.dumps({k: outcome[k] for k in keys}, ensure_ascii=False))
+        else:
+            print(outcome["reply"])
+
+    async def _ask(
+        self,
+        guard: SolutionGuard,
+        problem_id: str,
+        code: str,
+        verdict: dict[str, Any],
+        question: str,
+    ) -> dict[str, Any]:
+        engine: Engine = self.engine_class(parent=self)
+        scheduler = Scheduler(parent=self, engine=engine)
+        tutor = Tutor(
+            parent=self,
+            scheduler=scheduler,
+            guard=guard,
+            judge=guard.checker.folders,  # type: ignore[attr-defined]
+        )
+        try:
+            if tutor.model_mode != "off":
+                await engine.start()
+                scheduler.start()
+            return await ask_tutor(
+                tutor, problem_id, code, verdict, question, hint=self.hint, lang=self.lang or None
+            )
+        finally:
+            await scheduler.stop()
+            await tutor.close()
+            await engine.stop()
+
+
 class TutorApp(CodeTutorBaseApp):
     """``codetutor tutor``: the tutor's commands."""
 
@@ -196,9 +394,13 @@ class TutorApp(CodeTutorBaseApp):
             "codetutor.tutor.app.CheckReplyApp",
             "Check a candidate reply with the solution guard.",
         ),
+        "ask": (
+            "codetutor.tutor.app.AskApp",
+            "Ask the tutor about a submission offline (judge, ground, ladder, model, guard).",
+        ),
     }
 
     def start(self) -> None:
         if self.subapp is None:
-            raise UsageError("missing subcommand; choose one of: check-reply, serve")
+            raise UsageError("missing subcommand; choose one of: ask, check-reply, serve")
         self.subapp.start()

@@ -106,12 +106,24 @@ def student_verdict(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
             cases.append(
                 {
                     k: case[k]
-                    for k in ("name", "status", "source", "expected", "actual", "error", "stdout")
+                    for k in (
+                        "name",
+                        "visibility",
+                        "status",
+                        "source",
+                        "expected",
+                        "actual",
+                        "error",
+                        "message",
+                        "stdout",
+                    )
                     if k in case
                 }
             )
         else:
-            cases.append({"name": case.get("name"), "status": case.get("status")})
+            cases.append(
+                {"name": case.get("name"), "visibility": "hidden", "status": case.get("status")}
+            )
     result: dict[str, Any] = {"verdict": verdict.get("verdict"), "score": verdict.get("score")}
     if isinstance(verdict.get("error"), dict):
         error = verdict["error"]

@@ -331,7 +331,7 @@ def test_hint_levels() -> None:
 def test_student_verdict_drops_hidden_details() -> None:
     seen = student_verdict(INSTRUCTOR_VERDICT)
     assert seen is not None
-    assert seen["cases"][1] == {"name": "hidden-1", "status": "failed"}
+    assert seen["cases"][1] == {"name": "hidden-1", "visibility": "hidden", "status": "failed"}
     assert seen["cases"][0]["expected"] == "['b', 'a']"
 
 
