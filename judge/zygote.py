@@ -110,9 +110,18 @@ class _Confiner:
             f"mount {target}",
         )
 
-    def bind(self, root: str, path: str, *, writable: bool = False, device: bool = False) -> None:
+    def bind(
+        self,
+        root: str,
+        path: str,
+        *,
+        writable: bool = False,
+        device: bool = False,
+        recursive: bool = True,
+    ) -> None:
         """Bind host ``path`` at the same place under ``root``: read-only unless ``writable``,
-        nosuid, and nodev unless it is a ``device`` node that must stay usable."""
+        nosuid, nodev unless it is a ``device`` node that must stay usable, and with the
+        mounts below it unless not ``recursive``."""
         target = root + path
         if os.path.isdir(path):
             os.makedirs(target, exist_ok=True)
@@ -120,7 +129,7 @@ class _Confiner:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "a"):
                 pass
-        self.mount(path, target, None, MS_BIND | MS_REC)
+        self.mount(path, target, None, MS_BIND | (MS_REC if recursive else 0))
         flags = (
             MS_BIND
             | MS_REMOUNT
@@ -170,7 +179,9 @@ class _Confiner:
         self.mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
         os.makedirs(root + "/proc")
         self.mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        self.bind(root, sandbox_dir, writable=True)
+        # Not recursive: the new root is mounted inside the sandbox directory, and a
+        # recursive bind would show the kernel a second, writable view of its own root.
+        self.bind(root, sandbox_dir, writable=True, recursive=False)
         # pivot_root into the new root and forget the old one
         os.chdir(root)
         os.mkdir(".oldroot")

@@ -272,6 +272,31 @@ async def test_cannot_find_bundles_anywhere(judge: Judge) -> None:
     assert public_actual(result) == "(True, [])"
 
 
+async def test_the_sandbox_sees_its_root_only_at_slash(backend_judge: Judge) -> None:
+    # The zygote builds the kernel's root inside the sandbox directory; binding that
+    # directory recursively once showed the kernel a second, writable view of its own
+    # root (and made a walk of the sandbox 80 times longer).
+    code = (
+        "import os\n"
+        "def probe():\n"
+        "    views, todo = [], ['/dev/shm', '/run', '/tmp', '/var/tmp']\n"
+        "    while todo:\n"
+        "        here = todo.pop()\n"
+        "        try:\n"
+        "            names = os.listdir(here)\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        if 'proc' in names and 'usr' in names:\n"
+        "            views.append(here)\n"
+        "        todo += [os.path.join(here, n) for n in names\n"
+        "                 if os.path.isdir(os.path.join(here, n))\n"
+        "                 and not os.path.islink(os.path.join(here, n))]\n"
+        "    return views\n"
+    )
+    result = await judge_code(backend_judge, PROBE, code)
+    assert public_actual(result) == "[]"
+
+
 async def test_cannot_read_judge_environment(judge: Judge, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODETUTOR_TEST_SECRET", "hunter2")
     code = (
