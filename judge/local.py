@@ -54,6 +54,7 @@ def tutor_problem_view(problem: Problem, version: int = 0) -> dict[str, Any]:
         "hidden_case_count": sum(1 for c in problem.cases if c.visibility is Visibility.HIDDEN),
         "sha256": problem.sha256,
         "hints": problem.hints.to_dict(),
+        "tutor": meta.tutor.to_dict(),
     }
 
 

@@ -179,6 +179,66 @@ class Visibility(str, Enum):
 
 
 @dataclass(frozen=True)
+class TutorSettings:
+    """The instructor's controls of the tutor on one problem: ``metadata.codetutor.tutor``.
+
+    ``{"enabled": false}`` turns the tutor off (exam practice); ``context`` is told
+    to the tutor (a string, or ``{"ko": ..., "en": ...}``); ``avoid`` lists words
+    and phrases the tutor's replies must not use. Only the tutor sees these
+    (its problem view); they are never in the student's notebook or problem list.
+    """
+
+    enabled: bool = True
+    context: dict[str, str] = field(default_factory=dict)
+    avoid: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "context": dict(self.context), "avoid": list(self.avoid)}
+
+    @classmethod
+    def parse(cls, raw: Any) -> TutorSettings:
+        """Validate ``metadata.codetutor.tutor``; raise :class:`ProblemError` naming the key."""
+        if raw is None:
+            return cls()
+        where = "metadata.codetutor.tutor"
+        if not isinstance(raw, dict):
+            raise ProblemError(
+                f'{where} must be an object like {{"enabled": false, "context": "...", '
+                f'"avoid": ["..."]}}'
+            )
+        unknown = set(raw) - {"enabled", "context", "avoid"}
+        if unknown:
+            raise ProblemError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ProblemError(f"{where}.enabled must be true or false, got {enabled!r}")
+        context = raw.get("context", "")
+        if isinstance(context, str):
+            contexts = {"en": context.strip()} if context.strip() else {}
+        elif isinstance(context, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in context.items()
+        ):
+            contexts = {k: v.strip() for k, v in context.items() if v.strip()}
+        else:
+            raise ProblemError(
+                f'{where}.context must be a string or an object like {{"ko": "...", "en": "..."}}'
+            )
+        if any(len(v) > 4000 for v in contexts.values()):
+            raise ProblemError(f"{where}.context must be at most 4000 characters")
+        avoid = raw.get("avoid", [])
+        if (
+            not isinstance(avoid, list)
+            or len(avoid) > 100
+            or not all(isinstance(w, str) and 0 < len(w.strip()) <= 100 for w in avoid)
+        ):
+            raise ProblemError(
+                f"{where}.avoid must be a list of at most 100 non-empty words or phrases "
+                "(at most 100 characters each)"
+            )
+        return cls(enabled=enabled, context=contexts, avoid=tuple(w.strip() for w in avoid))
+
+
+@dataclass(frozen=True)
 class ProblemMeta:
     """The validated ``metadata.codetutor`` of a problem notebook."""
 
@@ -191,6 +251,8 @@ class ProblemMeta:
     memory_limit_mb: int = 256
     float_tolerance: float = 1e-6
     output_limit_bytes: int = 1 << 20
+    #: the instructor's controls of the tutor: not in :meth:`to_dict` (students never see them)
+    tutor: TutorSettings = field(default_factory=TutorSettings)
 
     def title_for(self, lang: str = "en") -> str:
         return self.title.get(lang) or self.title.get("en") or next(iter(self.title.values()))
@@ -267,6 +329,7 @@ class ProblemMeta:
             "memory_limit_mb",
             "float_tolerance",
             "output_limit_bytes",
+            "tutor",
         }
         if unknown:
             raise ProblemError(
@@ -282,6 +345,7 @@ class ProblemMeta:
             memory_limit_mb=int(memory),
             float_tolerance=float(tolerance),
             output_limit_bytes=int(output_limit),
+            tutor=TutorSettings.parse(raw.get("tutor")),
         )
 
 

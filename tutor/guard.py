@@ -10,7 +10,16 @@ reply when
 (b) some of that code *closely matches* the reference solution once names and
     formatting are normalised (AST-based: identifiers renamed canonically,
     docstrings and comments dropped, layout re-rendered), counting only the part of
-    the reference that the starter code does not already give away.
+    the reference that the starter code does not already give away; or
+(c) it uses a word the instructor asked the tutor to avoid on this problem.
+
+The guard judges the conversation, not only the reply: the tutor's earlier replies
+to the student on the problem are joined with this one (a solution handed over a
+line per turn), and the reply's code is applied to the student's current code as
+a patch (a one-line fix that makes almost-correct code pass). Every function a
+reply defines is tried under the reference's name through an adapter of any
+arity, and every candidate is judged in one guard job, or the reply is withheld
+unchecked when there are more than :attr:`SolutionGuard.max_judged_programs`.
 
 Code is found, and compared, by :mod:`codetutor.tutor.snippets`: fenced blocks,
 indented blocks, inline spans and code inside prose (Korean or English), also
@@ -20,6 +29,7 @@ joined in order, since a solution split across blocks is still a solution.
 from __future__ import annotations
 
 import ast
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -316,6 +326,13 @@ class SolutionGuard(LoggingConfigurable):
     async def _check(
         self, problem: TutorProblem, reply: str, earlier_replies: list[str], code: str
     ) -> GuardResult:
+        avoided = avoided_words(problem.avoid, reply)
+        if avoided:
+            return GuardResult(
+                False,
+                f"uses words the instructor asked the tutor to avoid: {', '.join(avoided)}",
+                metrics.GuardDecision.withheld_avoided,
+            )
         fragments = extract_fragments(reply)
         if not fragments:
             return GuardResult(True, "no code in the reply", metrics.GuardDecision.allowed)
@@ -412,6 +429,27 @@ class SolutionGuard(LoggingConfigurable):
             similarity=score,
             checked=programs,
         )
+
+
+def avoided_words(avoid: tuple[str, ...] | list[str], text: str) -> list[str]:
+    """The instructor's words to avoid (``metadata.codetutor.tutor.avoid``) that ``text`` uses.
+
+    Case-insensitive; a word of letters and digits matches whole words only (``set``
+    does not match ``settle``), anything else (phrases, Korean) as a substring.
+    """
+    found = []
+    lowered = text.casefold()
+    for word in avoid:
+        needle = word.casefold().strip()
+        if not needle:
+            continue
+        if re.fullmatch(r"[\w ]+", needle, re.ASCII):
+            hit = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", lowered) is not None
+        else:
+            hit = needle in lowered
+        if hit:
+            found.append(word)
+    return found
 
 
 def _contains(haystack: list[str], needle: list[str]) -> bool:

@@ -41,6 +41,7 @@ class GuardDecision(StrEnum):
     allowed = "allowed"
     withheld_judged = "withheld_judged"
     withheld_similar = "withheld_similar"
+    withheld_avoided = "withheld_avoided"
 
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120)

@@ -53,6 +53,11 @@ class TutorProblem:
     #: the instructor's hints: ``{"ladder": {lang: [rung, …]}, "cases": {name: {lang: note}}}``;
     #: given to a student one rung at a time by the ladder, never shown whole
     hints: dict[str, Any] = field(default_factory=dict)
+    #: the instructor's controls (``metadata.codetutor.tutor``): off for exam practice,
+    #: context for the tutor ``{lang: text}``, words its replies must not use
+    enabled: bool = True
+    context: dict[str, str] = field(default_factory=dict)
+    avoid: tuple[str, ...] = ()
 
     def title_for(self, lang: str = "en") -> str:
         return self.title.get(lang) or self.title.get("en") or next(iter(self.title.values()), "")
@@ -76,6 +81,19 @@ class TutorProblem:
             hidden_case_count=int(data.get("hidden_case_count") or 0),
             sha256=str(data.get("sha256") or ""),
             hints=dict(data.get("hints") or {}),
+            enabled=bool((data.get("tutor") or {}).get("enabled", True)),
+            context={
+                str(k): str(v) for k, v in ((data.get("tutor") or {}).get("context") or {}).items()
+            },
+            avoid=tuple(str(w) for w in (data.get("tutor") or {}).get("avoid") or ()),
+        )
+
+    def context_for(self, lang: str = "en") -> str:
+        """The instructor's context for the tutor in ``lang`` (or English, or any), or ""."""
+        return (
+            self.context.get(lang)
+            or self.context.get("en")
+            or next(iter(self.context.values()), "")
         )
 
 

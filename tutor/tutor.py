@@ -41,6 +41,24 @@ _FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})", re.M)
 _PROBLEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
+#: what a student reads where the instructor turned the tutor off (metadata.codetutor.tutor)
+TUTOR_OFF = {
+    "en": "The tutor is turned off for this problem (exam practice): "
+    "your instructor wants you to solve it on your own.",
+    "ko": "이 문제에서는 튜터가 꺼져 있습니다(시험 연습): 선생님이 스스로 풀어 보기를 바랍니다.",
+}
+
+
+def _instructor_note(problem: TutorProblem, lang: str) -> str:
+    """The instructor's context and words to avoid, for the prompt (never shown to a student)."""
+    parts = []
+    if problem.context_for(lang):
+        parts.append(f"Instructor's note for the tutor: {problem.context_for(lang)}")
+    if problem.avoid:
+        parts.append("Never use these words: " + ", ".join(problem.avoid))
+    return "\n\n" + "\n".join(parts) if parts else ""
+
+
 def _fences_closed(text: str) -> bool:
     return len(_FENCE_LINE.findall(text)) % 2 == 0
 
@@ -251,6 +269,11 @@ class Tutor(LoggingConfigurable):
         if len(message) > self.max_message_chars or len(code or "") > self.max_code_chars:
             raise BadRequestError("message or code too long")
         problem = await self.get_problem(problem_id)
+        if not problem.enabled:
+            language = prompts.choose_language(lang, message or code)
+            yield {"type": "token", "text": TUTOR_OFF[language]}
+            yield {"type": "done", "lang": language, "withheld": False, "disabled": True}
+            return
         await self.admit(user, "chat", groups)
         if verdict is None:
             last = await self.last_verdict(user, problem_id)
@@ -320,7 +343,7 @@ class Tutor(LoggingConfigurable):
                     job.cancel("the model echoes its prompt")
                     reason, pending = "model text withheld: it repeats the tutor's prompt", []
                     break
-                if _MAYBE_CODE.search(segment):
+                if _MAYBE_CODE.search(segment) or problem.avoid:
                     verdict_now = await self._guard_check(
                         problem, released + segment, user, code or ""
                     )
@@ -411,7 +434,7 @@ class Tutor(LoggingConfigurable):
                 stop=list(prompts.FEW_SHOT_STOP),
             )
         context = prompts.TutorContext(
-            statement=problem.statement,
+            statement=problem.statement + _instructor_note(problem, language),
             title=problem.title_for(language),
             code=code,
             verdict=prompts.student_verdict(verdict),
@@ -520,6 +543,15 @@ class Tutor(LoggingConfigurable):
         if len(code) > self.max_code_chars:
             raise BadRequestError("code too long")
         problem = await self.get_problem(problem_id) if problem_id else None
+        if problem is not None and not problem.enabled:
+            language = prompts.choose_language(lang, code)
+            return {
+                "findings": [],
+                "model_ok": False,
+                "lang": language,
+                "disabled": True,
+                "message": TUTOR_OFF[language],
+            }
         await self.admit(user, "review", groups)
         language = prompts.choose_language(lang, code)
         statement = problem.statement if problem is not None else ""
