@@ -30,10 +30,16 @@ from tornado import web
 from traitlets import Unicode, default
 
 from codetutor.judge.store import Store
+from codetutor.tutor.transcripts import Transcripts
 from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 
 from . import metrics
-from .handlers import DashboardHandler, GradebookFileHandler, StudentHandler
+from .handlers import (
+    ConversationsHandler,
+    DashboardHandler,
+    GradebookFileHandler,
+    StudentHandler,
+)
 from .model import InsightCache
 from .recommend import Recommender
 
@@ -45,6 +51,8 @@ ROUTES: list[Route] = [
     ("", DashboardHandler, None),
     (r"gradebook\.(csv|json)", GradebookFileHandler, None),
     (r"students/([^/]+)", StudentHandler, None),
+    ("conversations", ConversationsHandler, None),
+    (r"conversations/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", ConversationsHandler, None),
     ("oauth_callback", HubCallbackHandler, None),
 ]
 
@@ -83,11 +91,13 @@ class DashboardApp(WebServiceApp):
     }
 
     store: Store
+    transcripts: Transcripts
 
     def make_store(self) -> Store:
         return Store(parent=self, url=self.db_url) if self.db_url else Store(parent=self)
 
     async def setup(self) -> None:
+        self.transcripts = Transcripts(parent=self)
         self.store = self.make_store()
         await self.store.connect()
 
@@ -116,6 +126,7 @@ class DashboardApp(WebServiceApp):
             store=self.store,
             insight=InsightCache(self.store),
             recommender=Recommender(parent=self),
+            transcripts=self.transcripts,
             hub_auth=HubOAuth(parent=self, base_url=self.base_url),
             service_name=self.service_name,
             templates=jinja2.Environment(
@@ -126,4 +137,5 @@ class DashboardApp(WebServiceApp):
         )
 
     async def teardown(self) -> None:
+        await self.transcripts.close()
         await self.store.close()

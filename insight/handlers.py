@@ -10,7 +10,7 @@ render.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
@@ -19,6 +19,7 @@ from tornado import web
 
 from codetutor.errors import CodeTutorError
 from codetutor.judge.verdict import dumps
+from codetutor.tutor.transcripts import Transcripts
 from codetutor.web import JSONHandler
 
 from . import charts
@@ -287,6 +288,63 @@ class StudentHandler(DashboardBaseHandler):
         context["base_url"] = self.settings["base_url"]
         context["user"] = self.current_user["name"] if self.current_user else ""
         html = self.settings["templates"].get_template("student.html").render(**context)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Language", lang)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(html)
+
+
+def _conversation_context(lang: str, user: str, base_url: str) -> dict[str, Any]:
+    return {
+        "lang": lang,
+        "other_lang": "ko" if lang == "en" else "en",
+        "w": words(lang),
+        "user": user,
+        "base_url": base_url,
+    }
+
+
+class ConversationsHandler(DashboardBaseHandler):
+    """``GET conversations`` and ``conversations/PROBLEM``: the class's tutor conversations.
+
+    The problems students talked to the tutor about, then each student's whole
+    conversation on one problem, read from the tutor's
+    :class:`~codetutor.tutor.transcripts.Transcripts` (``settings["transcripts"]``).
+    Instructors only, as every page here.
+    """
+
+    endpoint = Endpoint.OTHER
+
+    @web.authenticated
+    async def get(self, problem: str | None = None) -> None:
+        lang = self.language()
+        transcripts: Transcripts = self.settings["transcripts"]
+        user = self.current_user["name"] if self.current_user else ""
+        context = _conversation_context(lang, user, self.settings["base_url"])
+        context["recorded"] = transcripts.enabled
+        context["problem"] = problem
+        try:
+            if problem is None:
+                context["problems"] = [
+                    {**p, "last": _when(datetime.fromtimestamp(p["last_at"], UTC).isoformat())}
+                    for p in await transcripts.problems()
+                ]
+            else:
+                context["conversations"] = {
+                    name: [
+                        {**m, "when": _when(datetime.fromtimestamp(m["at"], UTC).isoformat())}
+                        for m in messages
+                    ]
+                    for name, messages in (await transcripts.conversations(problem)).items()
+                }
+        except DBAPIError as e:
+            raise CodeTutorError(
+                "the tutor's conversations are unavailable",
+                f"transcripts database unavailable: {type(e.orig).__name__}",
+                status=503,
+                headers={"Retry-After": "5"},
+            ) from None
+        html = self.settings["templates"].get_template("conversations.html").render(**context)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_header("Content-Language", lang)
         self.set_header("Cache-Control", "no-store")

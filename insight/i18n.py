@@ -44,6 +44,17 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": "어려워함: 풀지 못한 문제에 세 번 이상 실패했고 점수가 나아지지 않음.",
     },
     "language": {"en": "한국어", "ko": "English"},
+    "conversations": {"en": "Tutor conversations", "ko": "튜터 대화"},
+    "messages": {"en": "Messages", "ko": "메시지"},
+    "no_conversations": {"en": "No tutor conversations yet.", "ko": "아직 튜터 대화가 없습니다."},
+    "not_recorded": {
+        "en": "Tutor conversations are not recorded: set Transcripts.url "
+        "(CODETUTOR_TRANSCRIPTS_URL) on the tutor and the dashboard.",
+        "ko": "튜터 대화가 기록되지 않습니다: 튜터와 대시보드에 Transcripts.url "
+        "(CODETUTOR_TRANSCRIPTS_URL)을 설정하세요.",
+    },
+    "role_user": {"en": "Student", "ko": "학생"},
+    "role_assistant": {"en": "Tutor", "ko": "튜터"},
     "back": {"en": "Class dashboard", "ko": "학급 대시보드"},
     "mastery_chart": {
         "en": "Mastery per topic (solved/attempts)",

@@ -9,6 +9,10 @@ Redis does not answer, they live in this process, as the rate limits do.
 Keys: ``<prefix>turns:<user>:<problem>`` (a list of JSON messages, newest last) and
 ``<prefix>hints:<user>:<problem>`` (a counter); user names and problem ids are
 percent-encoded, so neither can reach into another's keys.
+
+What the model needs is not what instructors read: every remembered turn is also
+appended to :class:`~codetutor.tutor.transcripts.Transcripts` (whole, for the class
+dashboard's conversations page), when its database is configured.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from traitlets import Float, Integer, Unicode, default
+from traitlets import Float, Instance, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from codetutor.tutor.transcripts import Transcripts
 
 
 class ChatMemory(LoggingConfigurable):
@@ -46,6 +52,12 @@ class ChatMemory(LoggingConfigurable):
     retry_s = Float(
         5.0, help="After Redis failed, seconds of using this process's memory before trying again."
     ).tag(config=True)
+
+    transcripts = Instance(Transcripts)
+
+    @default("transcripts")
+    def _default_transcripts(self) -> Transcripts:
+        return Transcripts(parent=self)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,7 +89,8 @@ class ChatMemory(LoggingConfigurable):
         return f"{self.key_prefix}{kind}:{quote(user, safe='')}:{quote(problem_id, safe='')}"
 
     async def close(self) -> None:
-        """Coroutine: close the Redis connection (if one was opened)."""
+        """Coroutine: close the Redis connection and the transcripts' database (if opened)."""
+        await self.transcripts.close()
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
@@ -99,8 +112,16 @@ class ChatMemory(LoggingConfigurable):
     async def remember(
         self, user: str, problem_id: str, messages: list[dict[str, str]], keep: int
     ) -> None:
-        """Coroutine: append ``messages``, keeping the newest ``keep`` of all."""
+        """Coroutine: append ``messages``, keeping the newest ``keep`` of all.
+
+        Every message is also recorded in :attr:`transcripts` (for instructors, kept
+        whole); a transcripts database that fails is logged, never the student's error.
+        """
         keep = max(2, keep)
+        try:
+            await self.transcripts.record(user, problem_id, messages)
+        except Exception as e:
+            self.log.warning("tutor transcripts: could not record a turn: %r", e)
         client = self._client()
         if client is not None:
             key = self._key("turns", user, problem_id)
