@@ -349,6 +349,31 @@ export interface IChatEvent {
   level?: number | null;
   stopped?: boolean;
   withheld?: boolean;
+  /** How the tutor used its model: `chat`, `completion` (a base model), `off`. */
+  mode?: string | null;
+  /** Where the reply came from: `grounded`, `instructor`, `model`. */
+  sources?: string[];
+}
+
+/** What a reply's note says about where it came from. */
+export type ReplyOrigin = 'grounded' | 'instructor' | 'base-model' | 'model';
+
+/**
+ * Where a reply came from, for the note under it: test results alone, with the
+ * instructor's hints, with a note of a model that cannot chat, or explained by a
+ * chat model. `null` when the tutor did not say (an older tutor service).
+ */
+export function replyOrigin(
+  mode: string | null | undefined,
+  sources: string[]
+): ReplyOrigin | null {
+  if (!sources.length) {
+    return null;
+  }
+  if (!sources.includes('model')) {
+    return sources.includes('instructor') ? 'instructor' : 'grounded';
+  }
+  return mode === 'completion' ? 'base-model' : 'model';
 }
 
 /** One reply of the tutor, built up from its events. */
@@ -357,8 +382,12 @@ export class ChatReply {
   done = false;
   stopped = false;
   withheld = false;
-  /** The hint ladder's rung (1 nudge, 2 concept, 3 line) of a hint reply. */
+  /** The hint ladder's rung (1, 2, …: the instructor's rungs, then nudge, concept, line). */
   level: number | null = null;
+  /** How the tutor used its model for this reply (`chat`, `completion`, `off`). */
+  mode: string | null = null;
+  /** Where the reply came from (`grounded`, `instructor`, `model`). */
+  sources: string[] = [];
   error: { message: string; status?: number; retryAfter?: number } | null = null;
 
   /** Apply one event; returns true when the reply is over. */
@@ -376,6 +405,8 @@ export class ChatReply {
         this.stopped = !!event.stopped;
         this.withheld = this.withheld || !!event.withheld;
         this.level = event.level ?? null;
+        this.mode = event.mode ?? null;
+        this.sources = Array.isArray(event.sources) ? event.sources : [];
         break;
       case 'error':
         this.done = true;

@@ -9,7 +9,7 @@ import { Widget } from '@lumino/widgets';
 
 import { CodeTutorAPI, TutorChat } from './api';
 import { button, h } from './dom';
-import { ChatReply, IChatEvent, IFinding } from './logic';
+import { ChatReply, IChatEvent, IFinding, replyOrigin } from './logic';
 
 /** What the panel needs to know about the notebook in front of the student. */
 export interface IProblemContext {
@@ -183,9 +183,23 @@ export class TutorPanel extends Widget {
         h(
           'div',
           { class: 'jp-codetutor-muted jp-codetutor-rung' },
-          trans.__('Hint level %1 of 3', reply.level)
+          trans.__('Hint %1', reply.level)
         )
       );
+    }
+    const origin = replyOrigin(reply.mode, reply.sources);
+    const originNote =
+      origin === 'grounded'
+        ? trans.__('Hints from your test results (no AI model)')
+        : origin === 'instructor'
+          ? trans.__('Hints from your instructor and your test results (no AI model)')
+          : origin === 'base-model'
+            ? trans.__('From your test results, with a note from a small AI model that cannot chat')
+            : origin === 'model'
+              ? trans.__('From your test results, explained by the AI tutor')
+              : '';
+    if (originNote) {
+      bubble.append(h('div', { class: 'jp-codetutor-muted jp-codetutor-origin' }, originNote));
     }
     if (reply.stopped) {
       bubble.append(h('div', { class: 'jp-codetutor-muted' }, trans.__('Stopped.')));

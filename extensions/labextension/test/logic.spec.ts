@@ -14,6 +14,7 @@ import {
   languageOf,
   locateLine,
   localized,
+  replyOrigin,
   stageOf,
   studentCode,
   verdictTone
@@ -136,6 +137,23 @@ describe('EventStreamParser', () => {
       { event: 'status', data: '{"status": "queued"}' },
       { event: 'verdict', data: '{"status":\n"judged"}' }
     ]);
+  });
+});
+
+describe('replyOrigin', () => {
+  it('names where a reply came from, so the panel can say it plainly', () => {
+    expect(replyOrigin('off', ['grounded'])).toBe('grounded');
+    expect(replyOrigin('completion', ['grounded', 'instructor'])).toBe('instructor');
+    expect(replyOrigin('completion', ['grounded', 'model'])).toBe('base-model');
+    expect(replyOrigin('chat', ['grounded', 'model'])).toBe('model');
+    expect(replyOrigin(undefined, [])).toBeNull();
+  });
+  it('is kept by a reply from its done event', () => {
+    const reply = new ChatReply();
+    reply.apply({ type: 'token', text: 'The first failing public test is `is_leap(1900)`.' });
+    reply.apply({ type: 'done', level: 1, mode: 'off', sources: ['grounded', 'instructor'] });
+    expect(reply.mode).toBe('off');
+    expect(replyOrigin(reply.mode, reply.sources)).toBe('instructor');
   });
 });
 
