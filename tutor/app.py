@@ -227,10 +227,12 @@ async def ask_tutor(
     """Coroutine: one turn of :meth:`Tutor.chat` collected as ``tutor ask --json`` prints it.
 
     Returns ``{"reply", "hint_level", "sources", "withheld", "reason"}`` plus
-    ``"mode"``, ``"lang"`` and ``"first_token_s"`` (seconds to the first text).
+    ``"mode"``, ``"lang"``, ``"first_token_s"`` (seconds to the first text) and
+    ``"model_first_s"`` (seconds to the model's first text, when it was kept).
     """
     started = time.perf_counter()
     first: float | None = None
+    tokens: list[float] = []
     reply = ""
     done: dict[str, Any] = {}
     async for event in tutor.chat(
@@ -243,7 +245,8 @@ async def ask_tutor(
         hint=hint,
     ):
         if event["type"] == "token":
-            first = first if first is not None else time.perf_counter() - started
+            tokens.append(time.perf_counter() - started)
+            first = first if first is not None else tokens[0]
             reply += event["text"]
         elif event["type"] == "replace":
             first = first if first is not None else time.perf_counter() - started
@@ -259,6 +262,12 @@ async def ask_tutor(
         "mode": done.get("mode"),
         "lang": done.get("lang"),
         "first_token_s": round(first, 3) if first is not None else None,
+        # the tutor's own text is one event; the model's text follows it
+        "model_first_s": (
+            round(tokens[1 if done.get("sources", [""])[0] != "model" else 0], 3)
+            if "model" in (done.get("sources") or []) and len(tokens) > 1
+            else None
+        ),
     }
 
 
