@@ -208,7 +208,8 @@ def facts(problem: TutorProblem, verdict: dict[str, Any] | None, code: str = "")
             failing_hidden.append(
                 CaseFact(name=str(case.get("name") or ""), status=status, public=False)
             )
-    error = verdict.get("error") if isinstance(verdict.get("error"), dict) else {}
+    raw_error = verdict.get("error")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
     line = error.get("line") if isinstance(error.get("line"), int) else None
     code_lines = code.splitlines()
     error_code = code_lines[line - 1].strip() if line and 0 < line <= len(code_lines) else ""
