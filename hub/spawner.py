@@ -60,17 +60,27 @@ class UserCgroup(Cgroup):
 def package_paths() -> list[str]:
     """Host directories holding the ``codetutor`` package's code (and nothing else).
 
-    The package reaches judge/, hub/, tutor/ and extensions/ through symbolic
-    links; each link's target is listed too. The repository around them (with
-    problem notebooks and their reference solutions) is not.
+    A wheel install has the whole package in one folder. An editable install (a
+    checkout) maps the repository's top-level folders (judge/, hub/, tutor/,
+    insight/, extensions/) into the package, as its pyproject.toml's package-dir
+    says: each mapped folder is listed, the repository around them (with problem
+    notebooks and their reference solutions) is not.
     """
+    import importlib.util
+    import tomllib
+
     import codetutor
 
     root = Path(codetutor.__file__).resolve().parent
     paths = {str(root)}
-    for entry in root.iterdir():
-        if entry.is_symlink() and entry.is_dir():
-            paths.add(str(entry.resolve()))
+    project = root.parent / "pyproject.toml"
+    if project.is_file():
+        with project.open("rb") as f:
+            mapping = tomllib.load(f).get("tool", {}).get("setuptools", {}).get("package-dir", {})
+        for name in mapping:
+            spec = importlib.util.find_spec(name)
+            for location in (spec.submodule_search_locations or []) if spec else []:
+                paths.add(str(Path(location).resolve()))
     return sorted(paths)
 
 

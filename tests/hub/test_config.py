@@ -171,3 +171,29 @@ def test_traitlets_config_wins_over_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CODETUTOR_MODE", "staging")
     with pytest.raises(Exception, match="staging"):
         HubSettings().mode  # noqa: B018
+
+
+def test_user_servers_get_every_folder_of_the_package() -> None:
+    # An editable install maps judge/, hub/, tutor/, insight/ and extensions/ into the
+    # package: a user server that saw only codetutor/ could not load the extension.
+    import importlib
+    from pathlib import Path
+
+    from codetutor.hub.spawner import package_paths
+
+    paths = [Path(p) for p in package_paths()]
+    for name in (
+        "codetutor",
+        "codetutor.extensions",
+        "codetutor.judge",
+        "codetutor.tutor",
+        "codetutor.hub",
+        "codetutor.insight",
+        "codetutor.web",
+    ):
+        module = importlib.import_module(name)
+        folder = Path(module.__file__ or "").resolve().parent
+        assert any(folder == p or p in folder.parents for p in paths), (name, folder)
+    # and nothing of the repository around them: not its notebooks, not its tests
+    repo = Path(__file__).resolve().parents[2]
+    assert repo not in paths
