@@ -34,6 +34,7 @@ from codetutor.hub.roles import (
     TUTOR_SERVICE_SCOPES,
     load_roles,
 )
+from codetutor.judge.service.tutoring import MAX_PROGRAMS
 from codetutor.judge.service.tutoring import SCOPE_TUTOR as JUDGE_SCOPE_TUTOR
 from codetutor.tutor.checker import JudgeServiceChecker
 from codetutor.tutor.guard import SolutionGuard
@@ -142,7 +143,7 @@ BAD_JOBS = [
     json.dumps({"problem": "add"}).encode(),
     json.dumps({"problem": "add", "programs": []}).encode(),
     json.dumps({"problem": "add", "programs": [1]}).encode(),
-    json.dumps({"problem": "add", "programs": ["x"] * 9}).encode(),
+    json.dumps({"problem": "add", "programs": ["x"] * (MAX_PROGRAMS + 1)}).encode(),
     json.dumps({"problem": "add", "programs": ["x"], "extra": 1}).encode(),
     json.dumps({"problem": "add", "programs": ["x"], "version": "one"}).encode(),
 ]
@@ -210,6 +211,26 @@ async def test_a_leaking_reply_is_withheld_by_the_remote_checker(world: World) -
         assert (await guard.check(problem, wrong)).allowed
         last = await tutor.last_verdict("alice", "add")
         assert last.verdict is None or last.verdict["verdict"] in ("wrong_answer", "accepted")
+    finally:
+        await tutor.close()
+
+
+async def test_every_candidate_of_any_arity_goes_to_the_workers_in_one_job(
+    world: World,
+) -> None:
+    config = tutor_config(world)
+    config.SolutionGuard.similarity_threshold = 2.0
+    guard = SolutionGuard(config=config)
+    tutor = Tutor(config=config, guard=guard)
+    try:
+        problem = await tutor.get_problem("add")
+        decoys = "".join(f"```python\ndef step_{i}(v):\n    return v\n```\n" for i in range(3))
+        leak = decoys + (
+            "```python\ndef total(first, second, scale=1):\n    return (first + second) * scale\n```"
+        )
+        result = await guard.check(problem, leak)
+        assert not result.allowed and "solves the problem" in result.reason
+        assert "def total(first, second, scale=1):" in result.code
     finally:
         await tutor.close()
 
