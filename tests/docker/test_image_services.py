@@ -32,6 +32,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ STAND_INS = {"llm-cuda": "llm"}
 READY_LOG = {"judge-worker": re.compile(r"worker \S+ started")}
 #: seconds every service has, from the start of all of them, to become ready
 READY_TIMEOUT_S = 240
-#: seconds a service must keep passing its probe, in one run, to count as ready
+#: seconds a service's current run must have lasted for its probe to count
 STABLE_S = 15
 #: restarts (of a service started before what it needs) after which it is failing
 MAX_RESTARTS = 5
@@ -252,28 +253,31 @@ class Deployment:
         if probe is None and service.http_probe is None:
             probe = self.healthcheck_of_image(service)
         ready_log = READY_LOG.get(service.image)
-        passed: tuple[str, float] | None = None  # (the run that passed, when)
         while True:
             info = self.state(service)
             assert info["State"]["Status"] != "exited" and info["RestartCount"] < MAX_RESTARTS, (
                 f"{service.origin} exited:\n{self.logs(service)}"
             )
-            run = info["State"]["StartedAt"]
-            if self.probe(service, probe) and (
-                ready_log is None or ready_log.search(self.logs(service))
+            # ready, in a run that has lasted STABLE_S (a Hub whose service fails answers
+            # /health until it exits, and is then restarted)
+            if (
+                self.uptime(info) >= STABLE_S
+                and self.probe(service, probe)
+                and (ready_log is None or ready_log.search(self.logs(service)))
             ):
-                # ready, and still the same run STABLE_S later (a Hub whose service
-                # fails answers /health until it exits, and is then restarted)
-                if passed and passed[0] == run and time.monotonic() - passed[1] >= STABLE_S:
-                    return
-                if not passed or passed[0] != run:
-                    passed = (run, time.monotonic())
-            else:
-                passed = None
+                return
             assert time.monotonic() < deadline, (
                 f"{service.origin} not ready after {READY_TIMEOUT_S} s:\n{self.logs(service)}"
             )
             time.sleep(2)
+
+    @staticmethod
+    def uptime(info: dict[str, Any]) -> float:
+        """Seconds the container's current run has lasted."""
+        started = info["State"]["StartedAt"]  # RFC 3339 in UTC, with nanoseconds
+        seconds, _, fraction = started.rstrip("Z").partition(".")
+        start = datetime.fromisoformat(seconds).replace(tzinfo=UTC)
+        return (datetime.now(UTC) - start).total_seconds() - float(f"0.{fraction or 0}")
 
     def probe(self, service: Service, exec_probe: list[str] | None) -> bool:
         if exec_probe and self.exec(service, *exec_probe).returncode != 0:
@@ -301,7 +305,7 @@ def running(command):
                 argv = f.read().decode().split("\\0")[:-1]
         except OSError:
             continue
-        if argv == command:
+        if argv[1:] == command[1:]:  # the interpreter's name may differ
             return True
     return False
 
