@@ -255,8 +255,9 @@ class V2Cgroup(Confinement):
 
         Raises :class:`SandboxError` where the hierarchy is not ours to change.
         """
-        if root in cls._prepared and cls._prepared[root].is_dir():
-            return cls._prepared[root]
+        key = f"{root} {' '.join(cls.CONTROLLERS)}"
+        if key in cls._prepared and cls._prepared[key].is_dir():
+            return cls._prepared[key]
         base = cls.base(root)
         subtree = base / "codetutor"
         enable = " ".join(f"+{c}" for c in cls.CONTROLLERS)
@@ -284,7 +285,7 @@ class V2Cgroup(Confinement):
                 "the judge cannot confine sandboxes",
                 log_message=f"cgroup v2: cannot delegate {enable} below {base}: {e}",
             ) from e
-        cls._prepared[root] = subtree
+        cls._prepared[key] = subtree
         return subtree
 
     @classmethod

@@ -40,13 +40,13 @@ from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from traitlets import Bool, Integer, List, Unicode, default
 
-from codetutor.cgroups import Cgroup
+from codetutor.cgroups import V1Cgroup, V2Cgroup
 from codetutor.confine import bind_args, drop_privileges_args, python_roots, system_mount_args
 from codetutor.hub.firewall import FirewallError, restrict_to_loopback
 
 
-class UserCgroup(Cgroup):
-    """A user server's cgroup: the judge's controllers plus ``cpu`` for a CPU quota."""
+class UserV1Cgroup(V1Cgroup):
+    """A user server's v1 cgroups: the judge's controllers plus ``cpu`` for a CPU quota."""
 
     CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpuacct", "cpu")
 
@@ -55,6 +55,31 @@ class UserCgroup(Cgroup):
         period = 100_000
         self._write("cpu", "cpu.cfs_period_us", str(period))
         self._write("cpu", "cpu.cfs_quota_us", str(max(1000, int(cores * period))))
+
+
+class UserV2Cgroup(V2Cgroup):
+    """A user server's cgroup in the v2 unified hierarchy, with ``cpu`` for a CPU quota."""
+
+    CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpu")
+
+    def set_cpu(self, cores: float) -> None:
+        """Bound the group to ``cores`` CPUs' worth of time (``cpu.max``)."""
+        period = 100_000
+        self._write("cpu.max", f"{max(1000, int(cores * period))} {period}")
+
+
+UserCgroup = UserV1Cgroup | UserV2Cgroup
+
+
+def user_cgroup_class(root: str) -> type[UserV1Cgroup] | type[UserV2Cgroup] | None:
+    """The kind of cgroup user servers get on this host, as the judge chooses its own
+    (``CODETUTOR_CGROUPS``: auto takes v2 where usable, else v1); None without cgroups."""
+    mode = os.environ.get("CODETUTOR_CGROUPS", "auto") or "auto"
+    kinds = {"auto": (UserV2Cgroup, UserV1Cgroup), "v2": (UserV2Cgroup,), "v1": (UserV1Cgroup,)}
+    for kind in kinds.get(mode, ()):
+        if kind.usable(root):
+            return kind
+    return None
 
 
 def package_paths() -> list[str]:
@@ -112,9 +137,10 @@ class BubblewrapSpawner(LocalProcessSpawner):
     )
     open_files_limit = Integer(4096, help="RLIMIT_NOFILE in the sandbox.").tag(config=True)
     scratch_mb = Integer(256, help="Size of the sandbox's private /tmp, in MiB.").tag(config=True)
-    cgroup_root = Unicode("/sys/fs/cgroup", help="Mount point of the cgroup v1 hierarchies.").tag(
-        config=True
-    )
+    cgroup_root = Unicode(
+        "/sys/fs/cgroup",
+        help="Mount point of the cgroup hierarchies (v1 controllers, or the v2 unified one).",
+    ).tag(config=True)
     readonly_paths = List(
         Unicode(), help="Extra host paths made visible read-only in every user's sandbox."
     ).tag(config=True)
@@ -199,9 +225,10 @@ class BubblewrapSpawner(LocalProcessSpawner):
 
     def make_cgroup(self) -> UserCgroup | None:
         """The server's cgroup with its limits set, or None without root or cgroups."""
-        if not self.isolated or not Cgroup.usable(self.cgroup_root):
+        kind = user_cgroup_class(self.cgroup_root) if self.isolated else None
+        if kind is None:
             return None
-        cgroup = UserCgroup(self.cgroup_root, self.cgroup_name)
+        cgroup = kind(self.cgroup_root, self.cgroup_name)
         if self.mem_limit:
             cgroup.set_memory(int(self.mem_limit) >> 20)
         cgroup.set_pids(self.pids_limit)
@@ -282,7 +309,8 @@ class BubblewrapSpawner(LocalProcessSpawner):
         """Kill whatever is left in the server's cgroup and remove it."""
         if not self.isolated:
             return
-        cgroup = UserCgroup.existing(self.cgroup_root, self.cgroup_name)
+        kind = user_cgroup_class(self.cgroup_root)
+        cgroup = kind.existing(self.cgroup_root, self.cgroup_name) if kind is not None else None
         if cgroup is not None:
             cgroup.kill_all()
             cgroup.remove()

@@ -197,3 +197,26 @@ def test_user_servers_get_every_folder_of_the_package() -> None:
     # and nothing of the repository around them: not its notebooks, not its tests
     repo = Path(__file__).resolve().parents[2]
     assert repo not in paths
+
+
+def test_user_server_cgroups_follow_the_hosts_mode(monkeypatch: Any, tmp_path: Any) -> None:
+    from codetutor.cgroups import V1Cgroup, V2Cgroup
+    from codetutor.hub.spawner import UserV1Cgroup, UserV2Cgroup, user_cgroup_class
+
+    monkeypatch.setenv("CODETUTOR_CGROUPS", "none")
+    assert user_cgroup_class("/sys/fs/cgroup") is None
+    monkeypatch.setenv("CODETUTOR_CGROUPS", "auto")
+    expected = (
+        UserV2Cgroup
+        if V2Cgroup.usable("/sys/fs/cgroup")
+        else UserV1Cgroup
+        if V1Cgroup.usable("/sys/fs/cgroup")
+        else None
+    )
+    assert user_cgroup_class("/sys/fs/cgroup") is expected
+    # v2's CPU quota is cpu.max ("QUOTA PERIOD"), and v2 groups need the cpu controller
+    group = object.__new__(UserV2Cgroup)
+    group.path = tmp_path
+    group.set_cpu(1.5)
+    assert (tmp_path / "cpu.max").read_text() == "150000 100000"
+    assert "cpu" in UserV2Cgroup.CONTROLLERS
