@@ -293,7 +293,6 @@ class Tutor(LoggingConfigurable):
             message=message,
             attempts_per_level=self.attempts_per_level,
         )
-        mode = await self.model_mode_now(user)
         sources = list(plan.sources)
         line = plan.line
         level = plan.model_level or (prompts.HintLevel.NUDGE if hint else None)
@@ -303,11 +302,14 @@ class Tutor(LoggingConfigurable):
             "level": plan.level,
             "line": line,
             "withheld": False,
-            "mode": mode,
+            "mode": "",
         }
         prefix = plan.text
         if prefix:
+            # the tutor's own text goes out before any model is asked (or probed)
             yield {"type": "token", "text": prefix}
+        mode = await self.model_mode_now(user)
+        done["mode"] = mode
         history = await self.history(user, problem_id) if mode == "chat" else []
         request = self._model_request(
             user, problem, code or "", verdict, language, plan, mode, history, message
