@@ -201,11 +201,16 @@ class LlamaCppEngine(Engine):
     parallel_sequences = Integer(
         4,
         help="""Sequences generated at once, each in its own llama.cpp context with
-        n_threads = cores / parallel_sequences. Measured with bench/llm.py on the shared
-        2-core CPU: 4 single-threaded contexts gave 13-18x the tokens/s of one 2-thread
-        context at 1, 4 and 16 streams (multi-threaded llama.cpp spins at its barriers
-        when the cores are oversubscribed), and p95 time to first token at 16 streams
-        fell from 386 s to 23 s. Use 1 for a single user on an idle machine.""",
+        n_threads = cores / parallel_sequences (at least 1). Measured with bench/llm.py
+        on the shared 2-core CPU against llama-cpp-python called directly with the same
+        thread budget and concurrency (tutor/README.md): 4 single-threaded contexts gave
+        0.84-0.45x of a direct 2-thread Llama on one stream, 2.5x of 4 direct
+        single-threaded Llama objects in 4 threads at 4 streams and 2.8x at 8 streams,
+        no stream cut, p95 time to first token 0.14 s at 4 streams; 2 contexts were
+        0.94-0.64x, 2.2x and 1.5x. A context with more threads than one, in a server
+        process on a busy CPU, spins at llama.cpp's barriers (one 2-thread context:
+        0.14x, as llama_cpp.server's). 1 (every core in one context) only suits one user
+        on an idle many-core machine: measure it there first.""",
     ).tag(config=True)
     seed = Integer(0, help="Default sampling seed when a request gives none.").tag(config=True)
     chat_format = Unicode(
