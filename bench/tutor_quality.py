@@ -14,8 +14,8 @@ wrong?" with a hint, in English and in Korean. Reported:
 * **time to first text** p50/p95 (the grounded text comes before any model token),
   the model's first token p50 (when model text was kept), the whole reply's time p50.
 
-    python bench/tutor_quality.py                    # bundled model, auto mode
-    python bench/tutor_quality.py --mode off         # no model text at all
+    python bench/tutor_quality.py                    # bundled model: auto and completion modes
+    python bench/tutor_quality.py --modes off        # no model text at all
     python bench/tutor_quality.py --problems leap-year two-sum --json-out q.json
 """
 
@@ -79,7 +79,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     config = Config()
     config.SandboxPool.size = 0
     config.SolutionGuard.checker_class = "codetutor.judge.local.LocalChecker"
-    config.Tutor.model_mode = args.mode
     if args.model:
         config.LlamaCppEngine.model_path = args.model
     judge = Judge(config=config)
@@ -87,7 +86,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     scheduler = Scheduler(config=config, engine=engine)
     guard = SolutionGuard(config=config)
     tutor = Tutor(config=config, scheduler=scheduler, guard=guard, judge=guard.checker.folders)  # type: ignore[attr-defined]
-    if args.mode != "off":
+    if any(mode != "off" for mode in args.modes):
         await engine.start()
         scheduler.start()
     rows: list[dict[str, Any]] = []
@@ -107,8 +106,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             view = await tutor.get_problem(problem.meta.id)
             facts = grounding.facts(view, verdict, code)
             public = facts.failing_public
-            for lang in args.langs:
-                user = f"bench-{problem.meta.id}-{submission_path.stem}-{lang}"
+            for mode, lang in [(m, la) for m in args.modes for la in args.langs]:
+                tutor.model_mode = mode
+                user = f"bench-{problem.meta.id}-{submission_path.stem}-{lang}-{mode}"
                 started = time.perf_counter()
                 out = await ask_tutor(
                     tutor,
@@ -148,6 +148,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "total_s": round(total, 3),
                         "sources": out["sources"],
                         "mode": out["mode"],
+                        "asked_mode": mode,
                         "reason": out["reason"],
                         "reply": reply,
                     }
@@ -164,13 +165,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def summarize(rows: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     table = []
-    for lang in [*args.langs, "all"]:
-        mine = [r for r in rows if lang == "all" or r["lang"] == lang]
+    for mode, lang in [(m, la) for m in args.modes for la in [*args.langs, "all"]]:
+        mine = [r for r in rows if r["asked_mode"] == mode and (lang == "all" or r["lang"] == lang)]
+        used = sorted({str(r["mode"]) for r in mine})
         with_public = [r for r in mine if r["names_public"] is not None]
         firsts = [r["first_text_s"] for r in mine if r["first_text_s"] is not None]
         model_firsts = [r["model_first_s"] for r in mine if r["model_first_s"] is not None]
         table.append(
             {
+                "mode": f"{mode} ({', '.join(used)})" if used != [mode] else mode,
                 "lang": lang,
                 "replies": len(mine),
                 "public failing": len(with_public),
@@ -190,7 +193,7 @@ def summarize(rows: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
                 "reply p50 s": statistics.median([r["total_s"] for r in mine]) if mine else 0,
             }
         )
-    return {"mode": args.mode, "rows": rows, "table": table}
+    return {"modes": args.modes, "rows": rows, "table": table}
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -215,7 +218,13 @@ def markdown(summary: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", default="auto", choices=["auto", "chat", "completion", "off"])
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["auto", "completion"],
+        choices=["auto", "chat", "completion", "off"],
+        help="Tutor.model_mode values to compare (each submission is judged once)",
+    )
     parser.add_argument("--model", default="", help="a GGUF (default: the bundled model)")
     parser.add_argument("--problems", nargs="*", help="problem ids (default: all)")
     parser.add_argument("--langs", nargs="+", default=["en", "ko"], choices=["en", "ko"])
@@ -223,7 +232,6 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     summary = asyncio.run(run(args))
-    print(f"mode: {summary['mode']}")
     print(markdown(summary))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(summary, ensure_ascii=False, indent=1))

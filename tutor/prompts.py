@@ -332,6 +332,18 @@ def echoes_prompt(reply: str, instructions: list[str], context: str = "", n: int
     return False
 
 
+_FEW_SHOT_WORDS = {w for text in _FEW_SHOT.values() for w in re.findall(r"\w{3,}", text.lower())}
+
+
+def about_fact(note: str, facts: list[str]) -> bool:
+    """Whether a base model's ``note`` is about the failing test: it shares a word of
+    three or more letters (or a number) with ``facts`` that the few-shot frame does
+    not also hold. A note that only continues the frame's examples is noise."""
+    fact_words = {w for fact in facts for w in re.findall(r"\w{3,}|\d+", fact.lower())}
+    note_words = set(re.findall(r"\w{3,}|\d+", note.lower()))
+    return bool((note_words & fact_words) - _FEW_SHOT_WORDS)
+
+
 def elaboration_messages(
     context: TutorContext, history: list[dict[str, str]], message: str, facts: str
 ) -> list[dict[str, str]]:

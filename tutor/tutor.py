@@ -125,6 +125,15 @@ class Tutor(LoggingConfigurable):
         for a GGUF without a chat template or a model whose probe reply echoes its
         prompt, else chat).""",
     ).tag(config=True)
+    base_model_mode = Enum(
+        ["completion", "off"],
+        "off",
+        help="""What model_mode 'auto' picks for a model that cannot chat (no chat template,
+        or a probe reply that echoes): 'off' (no model text; default, because the bundled
+        270M base model's few-shot notes were rarely useful in bench/tutor_quality.py) or
+        'completion' (a few-shot note after the grounded text, kept only when it is about
+        the failing test).""",
+    ).tag(config=True)
     completion_max_tokens = Integer(
         48, help="max_tokens of a base model's few-shot note (completion mode)."
     ).tag(config=True)
@@ -375,6 +384,12 @@ class Tutor(LoggingConfigurable):
                 reason, rest = "model text withheld: it repeats the tutor's prompt", ""
             if rest and not released and prompts.detect_language(rest, language) != language:
                 reason, rest = "model text withheld: not in the student's language", ""
+            if (
+                rest
+                and mode == "completion"
+                and not prompts.about_fact(released + rest, plan.fact_lines[:1])
+            ):
+                reason, rest = "model text withheld: not about the failing test", ""
             final = await self._guard_check(problem, released + rest, user, code or "")
             if not final.allowed:
                 async for event in self._withhold(
@@ -455,9 +470,9 @@ class Tutor(LoggingConfigurable):
     async def model_mode_now(self, user: str = "tutor") -> str:
         """Coroutine: how the model is used (one of :data:`prompts.MODEL_MODES`).
 
-        :attr:`model_mode` unless it is ``auto``: then ``completion`` for an engine
-        that reports no chat template, ``chat`` for one that has one, and for an
-        engine that cannot say, a probe: a chat reply that echoes the prompt (or
+        :attr:`model_mode` unless it is ``auto``: then :attr:`base_model_mode` for an
+        engine that reports no chat template, ``chat`` for one that has one, and for
+        an engine that cannot say, a probe: a chat reply that echoes the prompt (or
         is empty) means the model cannot chat. Decided once; a probe that fails
         leaves the decision for the next turn and answers ``off`` meanwhile.
         """
@@ -467,7 +482,7 @@ class Tutor(LoggingConfigurable):
             return self._mode
         capable = getattr(self.scheduler.engine, "chat_capable", None)
         if capable is not None:
-            self._mode = "chat" if capable else "completion"
+            self._mode = "chat" if capable else self.base_model_mode
             return self._mode
         probe_rules = prompts.instruction_texts("en")[0]
         request = GenerationRequest(
@@ -489,7 +504,7 @@ class Tutor(LoggingConfigurable):
         capable = getattr(self.scheduler.engine, "chat_capable", None)
         echoed = prompts.echoes_prompt(text, [probe_rules], "", n=4)
         if capable is False or echoed or not text.strip():
-            self._mode = "completion"
+            self._mode = self.base_model_mode
         else:
             self._mode = "chat"
         self.log.info("tutor: the model is used in %s mode", self._mode)

@@ -81,6 +81,7 @@ async def test_a_probe_that_echoes_means_completion_mode() -> None:
     rules = prompts.instruction_texts("en")[0]
     engine = UnknownEngine(replies=[rules, "Note: 1900 is divisible by 100.\n"], token_delay=0)
     tutor = make_tutor(engine)
+    tutor.base_model_mode = "completion"
     try:
         assert await tutor.model_mode_now() == "completion"
         text, done = await answer(tutor, message="why is it wrong?")
@@ -97,6 +98,7 @@ async def test_an_echoing_base_model_is_withheld_and_the_facts_remain() -> None:
     echo = "Tutor notes. Each note explains a failed test to a student in one short sentence."
     engine = BaseModelEngine(replies=[echo], token_delay=0)
     tutor = make_tutor(engine)
+    tutor.base_model_mode = "completion"
     try:
         text, done = await answer(tutor, message="", hint=True, lang="en")
     finally:
@@ -117,3 +119,26 @@ async def test_off_mode_sends_no_model_text() -> None:
     assert engine.requests == []
     assert "is_leap(1900)" in text and prompts.detect_language(text) == "ko"
     assert done["sources"] == ["grounded"] and done["mode"] == "off"
+
+
+async def test_by_default_a_base_model_adds_nothing() -> None:
+    engine = BaseModelEngine(replies=["Check if the number in the list is even."], token_delay=0)
+    tutor = make_tutor(engine)
+    try:
+        assert await tutor.model_mode_now() == "off"
+        text, done = await answer(tutor, message="why is it wrong?")
+    finally:
+        await tutor.scheduler.stop()
+    assert engine.requests == [] and "is_leap(1900)" in text and done["mode"] == "off"
+
+
+async def test_a_base_model_note_that_is_not_about_the_test_is_dropped() -> None:
+    engine = BaseModelEngine(replies=["Check if the number in the list is even."], token_delay=0)
+    tutor = make_tutor(engine)
+    tutor.base_model_mode = "completion"
+    try:
+        text, done = await answer(tutor, message="why is it wrong?")
+    finally:
+        await tutor.scheduler.stop()
+    assert "even" not in text and "is_leap(1900)" in text
+    assert done["sources"] == ["grounded"] and "not about" in done["reason"]
