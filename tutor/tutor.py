@@ -281,7 +281,15 @@ class Tutor(LoggingConfigurable):
         if not problem.enabled:
             language = prompts.choose_language(lang, message or code)
             yield {"type": "token", "text": TUTOR_OFF[language]}
-            yield {"type": "done", "lang": language, "withheld": False, "disabled": True}
+            yield {
+                "type": "done",
+                "lang": language,
+                "level": None,
+                "line": None,
+                "withheld": False,
+                "sources": [],
+                "disabled": True,
+            }
             return
         await self.admit(user, "chat", groups)
         if verdict is None:
