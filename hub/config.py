@@ -156,6 +156,20 @@ class HubSettings(LoggingConfigurable):
     def _default_judge_db_url(self) -> str:
         return _env("CODETUTOR_JUDGE_DB_URL", f"sqlite:///{self.path('judge', 'judge.sqlite')}")
 
+    transcripts_url = Unicode(
+        help="Where the tutor records whole conversations for the instructors' dashboard. "
+        "Env: CODETUTOR_TRANSCRIPTS_URL; default: the judge's database when that is a "
+        "server (its own table there), else SQLite in the data dir."
+    ).tag(config=True)
+
+    @default("transcripts_url")
+    def _default_transcripts_url(self) -> str:
+        if self.judge_db_url.startswith("postgresql"):
+            fallback = self.judge_db_url
+        else:
+            fallback = f"sqlite:///{self.path('tutor', 'transcripts.sqlite')}"
+        return _env("CODETUTOR_TRANSCRIPTS_URL", fallback)
+
     hub_db_url = Unicode(
         help="The Hub's database. Env: CODETUTOR_HUB_DB_URL; default: SQLite in the data dir."
     ).tag(config=True)
@@ -352,6 +366,8 @@ class HubSettings(LoggingConfigurable):
             f"--port={self.tutor_port}",
             # the tutor's one door into the judge: its endpoints, with the tutor's token
             f"--JudgeClient.url={self.judge_url}",
+            # whole conversations, for the dashboard's conversations page
+            f"--Transcripts.url={self.transcripts_url}",
         ]
         if self.llm_url:
             tutor.append(f"--llm-url={self.llm_url}")
@@ -390,6 +406,7 @@ class HubSettings(LoggingConfigurable):
                     "codetutor",
                     "dashboard",
                     f"--db-url={self.judge_db_url}",
+                    f"--Transcripts.url={self.transcripts_url}",
                 ],
                 "cwd": self.path("judge"),
                 "oauth_no_confirm": True,

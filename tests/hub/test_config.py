@@ -99,10 +99,14 @@ def test_embedded_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     ]
     dashboard = service(config, roles.DASHBOARD_SERVICE)
     assert dashboard["display"] is True and dashboard["url"].startswith("http://127.0.0.1:")
-    assert dashboard["command"][-2:] == [
+    transcripts = f"--Transcripts.url=sqlite:///{tmp_path}/tutor/transcripts.sqlite"
+    assert dashboard["command"][-3:] == [
         "dashboard",
         f"--db-url=sqlite:///{tmp_path}/judge/judge.sqlite",
+        transcripts,
     ]
+    # the tutor records conversations where the dashboard reads them
+    assert transcripts in service(config, "tutor")["command"]
     judge = service(config, "judge")
     assert judge["url"] == "http://127.0.0.1:18124"
     assert f"--db-url=sqlite:///{tmp_path}/judge/judge.sqlite" in judge["command"]
@@ -152,6 +156,9 @@ def test_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert "--db-url=postgresql://judge@db/judge" in judge["command"]
     assert "--redis-url=redis://redis:6379/0" in judge["command"]
     assert "--llm-url=http://llm:8080/v1" in service(config, "tutor")["command"]
+    # conversations go to the judge's database server (a table of their own)
+    for name in ("tutor", roles.DASHBOARD_SERVICE):
+        assert "--Transcripts.url=postgresql://judge@db/judge" in service(config, name)["command"]
     assert service(config, "tutor")["environment"] == {"CODETUTOR_LLM_API_KEY": "llm-key"}
     assert roles.ADMIN_SERVICE not in [s["name"] for s in hub.services]
     assert service(config, roles.METRICS_SERVICE)["api_token"] == "prometheus-secret"
