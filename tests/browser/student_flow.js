@@ -42,7 +42,9 @@ async function main(seen) {
     const chatFrames = [];
     page.on('websocket', socket => {
       if (socket.url().includes('codetutor/api/tutor/chat')) {
-        socket.on('framereceived', frame => chatFrames.push(JSON.parse(String(frame.payload))));
+        socket.on('framereceived', frame =>
+          chatFrames.push({ ...JSON.parse(String(frame.payload)), receivedAt: Date.now() })
+        );
       }
     });
 
@@ -95,6 +97,33 @@ async function main(seen) {
     seen.wrong = { text: wrongText.slice(0, 400), failedRows };
     await shot(page, '02-wrong-answer', seen);
 
+    // 4b. A solution that fails a public case, and a hint: it arrives at once (before any
+    // model text) and names the failing public input and its expected value.
+    await setStarter(page, 'def is_leap(year):\n    return year % 4 == 0\n');
+    await submitAndWait(page, 'wrong_answer');
+    const hintPanel = await openSidebar(page, 'codetutor-tutor');
+    await hintPanel.locator('.jp-codetutor-context').filter({ hasText: PROBLEM }).waitFor();
+    const groundedFrom = chatFrames.length;
+    const askedAt = Date.now();
+    await hintPanel.locator('.jp-codetutor-hint').click();
+    await hintPanel
+      .locator('.jp-codetutor-from-tutor.jp-mod-streaming')
+      .waitFor({ state: 'detached', timeout: 240000 });
+    const groundedFrames = chatFrames.slice(groundedFrom);
+    const firstToken = groundedFrames.find(f => f.type === 'token');
+    check(firstToken, `the hint streamed text (${JSON.stringify(groundedFrames).slice(0, 300)})`);
+    const firstMs = firstToken.receivedAt - askedAt;
+    const groundedDone = groundedFrames.find(f => f.type === 'done');
+    const groundedBubble = hintPanel.locator('.jp-codetutor-from-tutor').last();
+    const groundedText = (await groundedBubble.locator('.jp-codetutor-text').innerText()).trim();
+    check(/is_leap\(1900\)/.test(firstToken.text), `the first text names the failing input: ${firstToken.text}`);
+    check(/`False`/.test(groundedText) && /`True`/.test(groundedText), `the hint gives expected and actual: ${groundedText}`);
+    check(groundedDone && (groundedDone.sources || []).includes('grounded'), `the hint is grounded (${JSON.stringify(groundedDone)})`);
+    check(firstMs < 1500, `the grounded hint's first text came in ${firstMs} ms`);
+    const origin = (await groundedBubble.locator('.jp-codetutor-origin').innerText()).trim();
+    check(/test results/.test(origin), `the reply says where it came from: ${origin}`);
+    seen.groundedHint = { firstMs, text: groundedText.slice(0, 400), origin, done: groundedDone };
+
     // 5. The fix: Accepted, every case passed; the history lists both submissions.
     await setStarter(page, env('RIGHT_CODE'));
     card = await submitAndWait(page, 'accepted');
@@ -113,6 +142,8 @@ async function main(seen) {
     // 6. Ask the tutor: the reply's tokens show in the panel as they arrive, before it is done.
     const tutor = await openSidebar(page, 'codetutor-tutor');
     await tutor.locator('.jp-codetutor-context').filter({ hasText: PROBLEM }).waitFor();
+    const repliesBefore = await tutor.locator('.jp-codetutor-from-tutor').count();
+    const chatFrom = chatFrames.length;
     await page.evaluate(() => {
       // every state the reply bubble goes through, recorded as the DOM changes
       const states = (window.__codetutorStates = []);
@@ -139,7 +170,7 @@ async function main(seen) {
     check(!notice, `the tutor answered without an error: ${notice}`);
     const reply = (await bubble.locator('.jp-codetutor-text').innerText()).trim();
     check(reply.length > 0, 'the tutor replied');
-    const tokens = chatFrames.filter(f => f.type === 'token');
+    const tokens = chatFrames.slice(chatFrom).filter(f => f.type === 'token');
     check(tokens.length >= 1, `the tutor streamed tokens (${JSON.stringify(chatFrames).slice(0, 300)})`);
     check(chatFrames[chatFrames.length - 1].type === 'done', 'the reply ended with done');
     const states = await page.evaluate(() => window.__codetutorStates);
@@ -158,7 +189,8 @@ async function main(seen) {
     // Hint: one rung up the ladder, answered in the same conversation.
     const framesBefore = chatFrames.length;
     await tutor.locator('.jp-codetutor-hint').click();
-    await tutor.locator('.jp-codetutor-from-student', { hasText: 'Hint, please.' }).waitFor();
+    // the second 'Hint, please.' of the conversation (the first asked in step 4b)
+    await tutor.locator('.jp-codetutor-from-student', { hasText: 'Hint, please.' }).nth(1).waitFor();
     await tutor
       .locator('.jp-codetutor-from-tutor.jp-mod-streaming')
       .waitFor({ state: 'detached', timeout: 240000 });
@@ -166,7 +198,10 @@ async function main(seen) {
     check(!hintNotice, `the tutor gave a hint without an error: ${hintNotice}`);
     const hintDone = chatFrames.slice(framesBefore).find(f => f.type === 'done');
     check(hintDone && hintDone.level, `the hint has its rung (${JSON.stringify(hintDone)})`);
-    check((await tutor.locator('.jp-codetutor-from-tutor').count()) === 2, 'two replies are shown');
+    check(
+      (await tutor.locator('.jp-codetutor-from-tutor').count()) === repliesBefore + 2,
+      'two more replies are shown'
+    );
     const rung = (await tutor.locator('.jp-codetutor-from-tutor').last().locator('.jp-codetutor-rung').innerText()).trim();
     check(rung === `Hint ${hintDone.level}`, `the reply shows its rung: ${rung}`);
     seen.hint = { level: hintDone.level };
