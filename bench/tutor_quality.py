@@ -209,7 +209,7 @@ def markdown(summary: dict[str, Any]) -> str:
             ):
                 cells.append(f"{value:.0%}" if value == value else "-")
             elif isinstance(value, float):
-                cells.append(f"{value:.3f}")
+                cells.append(f"{value:.3f}" if value == value else "-")
             else:
                 cells.append(str(value))
         lines.append("| " + " | ".join(cells) + " |")
