@@ -230,9 +230,10 @@ class Deployment:
         assert proc.returncode == 0, proc.stderr
         self.services[service.origin] = service
 
-    def logs(self, service: Service) -> str:
+    def logs(self, service: Service, tail: int = 4000) -> str:
+        """The container's output: its last ``tail`` characters (0: all of it)."""
         proc = docker("logs", service.container)
-        return (proc.stdout + proc.stderr)[-4000:]
+        return (proc.stdout + proc.stderr)[-tail:]
 
     def state(self, service: Service) -> dict[str, Any]:
         proc = docker("inspect", service.container)
@@ -263,7 +264,7 @@ class Deployment:
             if (
                 self.uptime(info) >= STABLE_S
                 and self.probe(service, probe)
-                and (ready_log is None or ready_log.search(self.logs(service)))
+                and (ready_log is None or ready_log.search(self.logs(service, tail=0)))
             ):
                 return
             assert time.monotonic() < deadline, (
