@@ -261,6 +261,25 @@ async function main(seen) {
     seen.korean = { title: koTitle, submit: submitLabel, badge, placeholder: searchPlaceholder };
     await shot(page, '06-korean', seen);
 
+    // 10. A hint in Korean: grounded in the last verdict (accepted now), in Korean, and the
+    // reply says where it came from in Korean.
+    const tutorKo = await openSidebar(page, 'codetutor-tutor');
+    await tutorKo.locator('.jp-codetutor-context').filter({ hasText: PROBLEM }).waitFor();
+    const koFrom = chatFrames.length;
+    const koAskedAt = Date.now();
+    await tutorKo.locator('.jp-codetutor-hint').click();
+    await tutorKo
+      .locator('.jp-codetutor-from-tutor.jp-mod-streaming')
+      .waitFor({ state: 'detached', timeout: 240000 });
+    const koFirst = chatFrames.slice(koFrom).find(f => f.type === 'token');
+    check(koFirst, 'the Korean hint streamed text');
+    const koBubble = tutorKo.locator('.jp-codetutor-from-tutor').last();
+    const koText = (await koBubble.locator('.jp-codetutor-text').innerText()).trim();
+    check(/정답/.test(koText), `the Korean hint is grounded in the accepted verdict: ${koText}`);
+    const koOrigin = (await koBubble.locator('.jp-codetutor-origin').innerText()).trim();
+    check(/테스트 결과/.test(koOrigin), `the Korean reply says where it came from: ${koOrigin}`);
+    seen.koreanHint = { firstMs: koFirst.receivedAt - koAskedAt, text: koText.slice(0, 300), origin: koOrigin };
+
     check(seen.pageErrors.length === 0, `no uncaught page errors: ${seen.pageErrors.join('; ')}`);
   } finally {
     await browser.close();
