@@ -278,6 +278,40 @@ _TEXT = {
 }
 
 
+_VERDICT_NAMES = {
+    "en": {
+        "wrong_answer": "wrong answer",
+        "runtime_error": "runtime error",
+        "time_limit_exceeded": "time limit exceeded",
+        "memory_limit_exceeded": "memory limit exceeded",
+        "output_limit_exceeded": "output limit exceeded",
+        "syntax_error": "syntax error",
+        "internal_error": "the judge failed",
+    },
+    "ko": {
+        "wrong_answer": "틀렸습니다",
+        "runtime_error": "실행 중 오류",
+        "time_limit_exceeded": "시간 초과",
+        "memory_limit_exceeded": "메모리 초과",
+        "output_limit_exceeded": "출력 초과",
+        "syntax_error": "문법 오류",
+        "internal_error": "채점 오류",
+    },
+}
+
+
+_STATUS_NAMES = {
+    "en": {"memory_limit": "memory limit", "output_limit": "output limit"},
+    "ko": {
+        "failed": "실패",
+        "error": "오류",
+        "timeout": "시간 초과",
+        "memory_limit": "메모리 초과",
+        "output_limit": "출력 초과",
+    },
+}
+
+
 def _steps(bound: float, depth: int) -> str:
     steps = bound**depth
     exponent = len(str(int(steps))) - 1 if steps >= 1 else 0
@@ -311,8 +345,9 @@ def grounded_lines(facts: Facts, lang: str = "en") -> list[str]:
                 text["public_error"].format(source=case.source or case.name, message=case.message)
             )
         else:
+            status = _STATUS_NAMES.get(lang, _STATUS_NAMES["en"]).get(case.status, case.status)
             lines.append(
-                text["public_status"].format(source=case.source or case.name, status=case.status)
+                text["public_status"].format(source=case.source or case.name, status=status)
             )
     if facts.error_kind:
         lines.append(text["error"].format(kind=facts.error_kind, message=facts.error_message))
@@ -335,14 +370,23 @@ def grounded_lines(facts: Facts, lang: str = "en") -> list[str]:
             else:
                 lines.append(text["one_loop"].format(depth=facts.loop_depth))
     if facts.failing_hidden:
-        names = [f"“{c.name}” ({c.status})" for c in facts.failing_hidden[:4]]
+        statuses = _STATUS_NAMES.get(lang, _STATUS_NAMES["en"])
+        names = [
+            f"“{c.name}” ({statuses.get(c.status, c.status)})" for c in facts.failing_hidden[:4]
+        ]
         more = len(facts.failing_hidden) - len(names)
         joined = ", ".join(names) + (text["hidden_more"].format(more=more) if more > 0 else "")
         lines.append(text["hidden"].format(names=joined))
     if not lines or case is None:
         lines.insert(
             0,
-            text["score"].format(passed=facts.passed, total=facts.total, verdict=facts.verdict),
+            text["score"].format(
+                passed=facts.passed,
+                total=facts.total,
+                verdict=_VERDICT_NAMES.get(lang, _VERDICT_NAMES["en"]).get(
+                    facts.verdict, facts.verdict
+                ),
+            ),
         )
     return lines
 
