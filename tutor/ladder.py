@@ -9,8 +9,8 @@ to phrase. The model only elaborates after this text; it is never the only sourc
   (in the student's language, or the other one when only that exists), then the
   generic rungs of :class:`~codetutor.tutor.prompts.HintLevel`. Every rung starts
   with the grounded facts of the student's last verdict.
-* A question in the chat starts with the grounded facts on the first turn after a
-  new verdict and whenever the student asks why their code fails.
+* A question in the chat starts with the grounded facts whenever the student asks
+  why their code fails (:func:`asks_why`, English or Korean).
 * The instructor's note for a failing case (``## case: NAME``) is added whenever
   that case fails, public or hidden (the note is the instructor's, the name is
   visible to the student anyway).
