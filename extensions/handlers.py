@@ -44,6 +44,7 @@ from tornado import web, websocket
 
 from codetutor.judge.exceptions import SubmissionError
 from codetutor.judge.submission import Submission
+from codetutor.web.handlers import send_event
 
 from .client import ServiceClient
 from .exceptions import ExtensionError, ServiceError
@@ -427,12 +428,7 @@ class ChatHandler(
         return body
 
     def _send(self, event: dict[str, Any]) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        try:
-            self.write_message(json.dumps(event, ensure_ascii=False))
-        except websocket.WebSocketClosedError:
-            pass
+        send_event(self, event)
 
     def on_close(self) -> None:
         if self._relay is not None:

@@ -22,6 +22,7 @@ from tornado import web, websocket
 from codetutor.tutor.exceptions import QueueFullError, TutorError
 from codetutor.tutor.tutor import Tutor
 from codetutor.tutor.web import APIHandler
+from codetutor.web.handlers import send_event
 
 
 def _chat_arguments(handler: APIHandler, body: dict[str, Any]) -> dict[str, Any]:
@@ -154,12 +155,7 @@ class ChatSocketHandler(websocket.WebSocketHandler, TutorHandler):
             self._send({"type": "done", "stopped": True})
 
     def _send(self, event: dict[str, Any]) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        try:
-            self.write_message(json.dumps(event, ensure_ascii=False))
-        except websocket.WebSocketClosedError:
-            pass
+        send_event(self, event)
 
     def on_close(self) -> None:
         if self._task is not None:

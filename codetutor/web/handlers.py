@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import structlog
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from tornado import web
+from tornado import web, websocket
 
 from codetutor.errors import CodeTutorError
 
@@ -267,3 +267,17 @@ def log_request(handler: web.RequestHandler) -> None:
         handler.request.uri,
         1000 * handler.request.request_time(),
     )
+
+
+def send_event(socket: websocket.WebSocketHandler, event: dict[str, Any]) -> None:
+    """Send ``event`` as a JSON text frame while ``socket`` is open; drop it after.
+
+    A chat's events (its own and those it relays) outlive the connection when the
+    student closes the panel: they are dropped, never raised.
+    """
+    if socket.ws_connection is None or socket.ws_connection.is_closing():
+        return
+    try:
+        socket.write_message(json.dumps(event, ensure_ascii=False))
+    except websocket.WebSocketClosedError:
+        pass
