@@ -49,7 +49,7 @@ class Up:
         self.session.headers["Authorization"] = f"token {self.admin_token}"
 
     def start(self, timeout_s: float = 240.0) -> None:
-        """Start ``up``; return once it printed how to log in (it is ready then)."""
+        """Start ``up``; return once it is ready (logins, and with ``demo`` the problem set)."""
         self.log_offset = len(self.log())
         env = dict(os.environ, CODETUTOR_ADMIN_TOKEN=self.admin_token, PYTHONUNBUFFERED="1")
         argv = [
@@ -66,7 +66,10 @@ class Up:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log, cwd=REPO)
         deadline = time.monotonic() + timeout_s
-        while "Code Tutor is running at" not in self.log()[self.log_offset :]:
+        # Ready to log in at the welcome; with --demo, once the problem set is published
+        # too (a judge worker runs each problem's reference solution after the welcome).
+        ready = "  Published " if self.demo else "Code Tutor is running at"
+        while ready not in self.log()[self.log_offset :]:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"codetutor up exited:\n{self.log()[-4000:]}")
             if time.monotonic() > deadline:
