@@ -5,8 +5,8 @@
 #   deploy/images/build.sh --sizes       # print the size of each built image
 #
 # Tags: $CODETUTOR_IMAGE_PREFIX/<name>:$CODETUTOR_TAG (default codetutor/<name>:latest).
-# The `wheel` image comes first, whatever is named: the build stage every other image
-# starts from, holding the distribution's wheel built from the source tree
+# The `wheel` image comes first, whatever is named: what every other image's build stage
+# copies from, holding install.sh and the distribution's wheel built from the source tree
 # (wheel/Dockerfile); each image installs the whole distribution from it (install.sh).
 # Works without an image registry: the Debian base comes from base-image.sh when it is
 # not there. Each image is labelled with a hash of its inputs (Dockerfile, files it

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The one install recipe of every image's build stage. deploy/images/wheel/Dockerfile
 # puts it, constraints.txt and the build host's CAs in /build of the codetutor/wheel
-# image, with the distribution's wheel in /dist; every other image's build stage
-# starts from that image (or copies /build and /dist from it) and runs:
+# image, with the distribution's wheel in /dist; every other image's build stage copies
+# /build from it first and /dist last (so only the last layers change with our code),
+# and runs:
 #
 #   install.sh system [APT_PACKAGE...]      Debian's Python 3 and venv (and the packages
 #                                           named), trusting /build/ca-certificates
@@ -10,9 +11,10 @@
 #                                           tree SOURCE into /dist
 #   install.sh venv REQUIREMENTS [PIP_ARG...]
 #                                           /opt/venv: REQUIREMENTS (and PIP_ARGs) pinned by
-#                                           constraints.txt, then the whole distribution from
-#                                           /dist (no dependencies: REQUIREMENTS name what
-#                                           the image's services import), then no pip
+#                                           constraints.txt (what the image's services import)
+#   install.sh distribution                 then the whole distribution from /dist (no
+#                                           dependencies), and no pip. A step of its own, last,
+#                                           so a change of our code rebuilds only this layer.
 #   install.sh kernel REQUIREMENTS          /opt/venv as venv does, without the distribution
 #                                           (the judge's sandbox runs no Code Tutor code)
 set -eu
@@ -52,6 +54,8 @@ case "$command" in
         requirements="$1"
         shift
         pip_install -r "$requirements" "$@"
+        ;;
+    distribution)
         pip_install --no-deps /dist/codetutor-*.whl
         without_pip
         ;;
