@@ -75,6 +75,35 @@ def python_roots(cmd: list[str]) -> list[str]:
     )
 
 
+def namespace_args(
+    bwrap: str, *, hostname: str, isolated: bool, network: bool = False
+) -> list[str]:
+    """bubblewrap and its first arguments: new PID, IPC, UTS and cgroup namespaces, and
+    a network one unless ``network``; it dies with its parent, in a session of its own.
+    ``isolated`` (as root): the caller drops to a uid itself; otherwise a new user
+    namespace is made, in which no further one can be."""
+    args = [bwrap, "--unshare-pid"]
+    if not network:
+        args.append("--unshare-net")
+    args += [
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        hostname,
+    ]
+    if not isolated:
+        args += ["--unshare-user", "--disable-userns"]
+    return args
+
+
+def scratch_args(megabytes: int) -> list[str]:
+    """A private, size-limited ``/tmp`` (a tmpfs anyone may write, sticky)."""
+    return ["--perms", "01777", "--size", str(megabytes << 20), "--tmpfs", "/tmp"]
+
+
 def bubblewrap_args(
     bwrap: str,
     cmd: list[str],
@@ -92,25 +121,11 @@ def bubblewrap_args(
     ``isolated`` (as root): the caller drops to a sandbox uid itself (see
     :func:`drop_privileges_args`); otherwise a new user namespace is made.
     """
-    args = [
-        bwrap,
-        "--unshare-pid",
-        "--unshare-net",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-        "--die-with-parent",
-        "--new-session",
-        "--hostname",
-        "sandbox",
-        "--clearenv",
-    ]
-    if not isolated:
-        args += ["--unshare-user", "--disable-userns"]
+    args = [*namespace_args(bwrap, hostname="sandbox", isolated=isolated), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     args += system_mount_args()
-    args += ["--perms", "01777", "--size", str(scratch_mb << 20), "--tmpfs", "/tmp"]
+    args += scratch_args(scratch_mb)
     args += bind_args([*python_roots(cmd), *readonly], list(writable))
     args += ["--chdir", "/tmp"]
     return args

@@ -41,7 +41,14 @@ from jupyterhub.utils import random_port
 from traitlets import Bool, Integer, List, Unicode, default
 
 from codetutor.cgroups import V1Cgroup, V2Cgroup
-from codetutor.confine import bind_args, drop_privileges_args, python_roots, system_mount_args
+from codetutor.confine import (
+    bind_args,
+    drop_privileges_args,
+    namespace_args,
+    python_roots,
+    scratch_args,
+    system_mount_args,
+)
 from codetutor.hub.firewall import FirewallError, restrict_to_loopback
 
 
@@ -238,22 +245,13 @@ class BubblewrapSpawner(LocalProcessSpawner):
 
     def sandbox_command(self, cmd: list[str], home: Path, cgroup: UserCgroup | None) -> list[str]:
         """The launch command: join the cgroups, set rlimits, bubblewrap, then ``cmd``."""
-        args = [
-            self.bwrap,
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--die-with-parent",
-            "--new-session",
-            "--hostname",
-            "codetutor",
-        ]
-        if not self.isolated:
-            args += ["--unshare-user", "--disable-userns"]
+        # the network namespace is the host's: the firewall keeps it to loopback
+        args = namespace_args(
+            self.bwrap, hostname="codetutor", isolated=self.isolated, network=True
+        )
         args += system_mount_args()
         args += ["--ro-bind-try", "/etc/hosts", "/etc/hosts"]
-        args += ["--perms", "01777", "--size", str(self.scratch_mb << 20), "--tmpfs", "/tmp"]
+        args += scratch_args(self.scratch_mb)
         args += bind_args([*python_roots(cmd), *package_paths(), *self.readonly_paths])
         args += ["--perms", "0755", "--dir", "/home", "--bind", str(home), self.home_inside]
         args += ["--chdir", self.home_inside]
