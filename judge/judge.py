@@ -36,10 +36,11 @@ from typing import Any
 from traitlets import Float, Instance, Integer, Type, default
 from traitlets.config import LoggingConfigurable
 
+from .cases import Case, CaseKind, Visibility
 from .checker import Checker
 from .exceptions import JudgeException, ProblemError
 from .pool import SandboxProvider
-from .problem import Case, CaseKind, Mode, Problem, Visibility
+from .problem import Mode, Problem
 from .reports import cell_report, checker_report, error_fields, program_report
 from .runner import Abort, NoResult, SandboxSession, StepAborted, StepLimits
 from .submission import Submission

@@ -22,7 +22,17 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from .cases import (
+    Case,
+    Visibility,
+    check_test_names,
+    defined_names,
+    function_cases,
+    imports_of,
+    stdio_cases,
+)
 from .exceptions import ProblemError
+from .guidance import ProblemHints, TutorSettings
 
 BUNDLE_FORMAT = "codetutor-bundle"
 BUNDLE_VERSION = 1
@@ -50,192 +60,11 @@ FOREIGN_TAGS = frozenset(
 )
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_CASE_NAME_RE = re.compile(r"^\s*#\s*case:\s*(?P<name>.+?)\s*$")
-_STDIO_SEPARATOR_RE = re.compile(r"^---\s*$")
-
-MAX_CASE_NAME = 80
-
-_HINTS_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
-_HINTS_CASE_RE = re.compile(r"^case:\s*(?P<name>.+)$", re.I)
-_HINTS_ITEM_RE = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
-_HINTS_LANG_ITEM_RE = re.compile(r"^\s*(?:[-*+]\s+)?(?P<lang>en|ko)\s*:\s*(?P<text>.*)$", re.I)
-HINT_LANGUAGES = ("en", "ko")
-
-
-@dataclass
-class ProblemHints:
-    """The instructor's hints (a markdown cell tagged ``hints``; SPEC section 3).
-
-    ``ladder`` maps a language to rungs, gentlest first; ``cases`` maps a case
-    name to a note per language. Hints are never in the student notebook: the
-    tutor gives them one rung at a time.
-    """
-
-    ladder: dict[str, list[str]] = field(default_factory=dict)
-    cases: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.ladder or self.cases)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ladder": {k: list(v) for k, v in self.ladder.items()},
-            "cases": {k: dict(v) for k, v in self.cases.items()},
-        }
-
-    @classmethod
-    def parse(cls, source: str, index: int | None = None) -> ProblemHints:
-        """Parse a hints cell. Raises :class:`ProblemError` naming the line.
-
-        Format: ``## en`` / ``## ko`` sections holding a numbered or bulleted list
-        (one rung per item; indented lines continue an item), and ``## case: NAME``
-        sections holding ``en: …`` / ``ko: …`` lines. Text before the first
-        heading is ignored (a note for instructors).
-        """
-        hints = cls()
-        section: str | None = None
-        case: str | None = None
-        last: tuple[str, str] | None = None  # (lang, "ladder" | case) of the open item
-        for lineno, raw in enumerate(source.splitlines(), 1):
-            line = raw.rstrip()
-            heading = _HINTS_HEADING_RE.match(line)
-            if heading:
-                title = heading.group("title").strip()
-                found = _HINTS_CASE_RE.match(title)
-                if found:
-                    case = found.group("name").strip()
-                    if not case or len(case) > MAX_CASE_NAME:
-                        raise ProblemError(
-                            "a hint's case name is empty or too long", cell=index, line=lineno
-                        )
-                    section = None
-                    hints.cases.setdefault(case, {})
-                elif title.lower() in HINT_LANGUAGES:
-                    section, case = title.lower(), None
-                    hints.ladder.setdefault(section, [])
-                else:
-                    raise ProblemError(
-                        f"unknown hints heading {title!r}; use '## en', '## ko' or '## case: NAME'",
-                        cell=index,
-                        line=lineno,
-                    )
-                last = None
-                continue
-            if not line.strip():
-                continue
-            if case is not None:
-                found = _HINTS_LANG_ITEM_RE.match(line)
-                if found:
-                    lang = found.group("lang").lower()
-                    hints.cases[case][lang] = found.group("text").strip()
-                    last = (lang, case)
-                elif last is not None and raw[:1].isspace():
-                    hints.cases[case][last[0]] += " " + line.strip()
-                else:
-                    raise ProblemError(
-                        f"a note for case {case!r} is a line 'en: …' or 'ko: …'",
-                        cell=index,
-                        line=lineno,
-                    )
-            elif section is not None:
-                item = _HINTS_ITEM_RE.match(line)
-                if item:
-                    hints.ladder[section].append(item.group("text").strip())
-                    last = (section, "ladder")
-                elif last is not None:
-                    hints.ladder[section][-1] += " " + line.strip()
-                else:
-                    raise ProblemError(
-                        "a hint is a list item ('1. …' or '- …')", cell=index, line=lineno
-                    )
-        for case_name, notes in hints.cases.items():
-            if not notes:
-                raise ProblemError(f"case {case_name!r} has no note in the hints cell", cell=index)
-        hints.ladder = {k: v for k, v in hints.ladder.items() if v}
-        return hints
 
 
 class Mode(str, Enum):
     FUNCTION = "function"
     STDIO = "stdio"
-
-
-class CaseKind(str, Enum):
-    """How a case passes. See :mod:`codetutor.judge.values` for comparison."""
-
-    #: an expression statement: its value must equal the expected value
-    VALUE = "value"
-    #: ``assert LEFT == RIGHT``: both sides cross the sandbox boundary and are compared outside
-    ASSERT_EQUAL = "assert_equal"
-    #: any other ``assert``: passes if the test is true and nothing is raised
-    ASSERT = "assert"
-    #: stdio mode: the program's stdout must equal the expected stdout
-    STDIO = "stdio"
-
-
-class Visibility(str, Enum):
-    PUBLIC = "public"
-    HIDDEN = "hidden"
-
-
-@dataclass(frozen=True)
-class TutorSettings:
-    """The instructor's controls of the tutor on one problem: ``metadata.codetutor.tutor``.
-
-    ``{"enabled": false}`` turns the tutor off (exam practice); ``context`` is told
-    to the tutor (a string, or ``{"ko": ..., "en": ...}``); ``avoid`` lists words
-    and phrases the tutor's replies must not use. Only the tutor sees these
-    (its problem view); they are never in the student's notebook or problem list.
-    """
-
-    enabled: bool = True
-    context: dict[str, str] = field(default_factory=dict)
-    avoid: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "context": dict(self.context), "avoid": list(self.avoid)}
-
-    @classmethod
-    def parse(cls, raw: Any) -> TutorSettings:
-        """Validate ``metadata.codetutor.tutor``; raise :class:`ProblemError` naming the key."""
-        if raw is None:
-            return cls()
-        where = "metadata.codetutor.tutor"
-        if not isinstance(raw, dict):
-            raise ProblemError(
-                f'{where} must be an object like {{"enabled": false, "context": "...", '
-                f'"avoid": ["..."]}}'
-            )
-        unknown = set(raw) - {"enabled", "context", "avoid"}
-        if unknown:
-            raise ProblemError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
-        enabled = raw.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ProblemError(f"{where}.enabled must be true or false, got {enabled!r}")
-        context = raw.get("context", "")
-        if isinstance(context, str):
-            contexts = {"en": context.strip()} if context.strip() else {}
-        elif isinstance(context, dict) and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in context.items()
-        ):
-            contexts = {k: v.strip() for k, v in context.items() if v.strip()}
-        else:
-            raise ProblemError(
-                f'{where}.context must be a string or an object like {{"ko": "...", "en": "..."}}'
-            )
-        if any(len(v) > 4000 for v in contexts.values()):
-            raise ProblemError(f"{where}.context must be at most 4000 characters")
-        avoid = raw.get("avoid", [])
-        if (
-            not isinstance(avoid, list)
-            or len(avoid) > 100
-            or not all(isinstance(w, str) and 0 < len(w.strip()) <= 100 for w in avoid)
-        ):
-            raise ProblemError(
-                f"{where}.avoid must be a list of at most 100 non-empty words or phrases "
-                "(at most 100 characters each)"
-            )
-        return cls(enabled=enabled, context=contexts, avoid=tuple(w.strip() for w in avoid))
 
 
 @dataclass(frozen=True)
@@ -359,79 +188,6 @@ def _number(raw: dict[str, Any], key: str, default: float, *, low: float, high: 
 
 
 @dataclass
-class Case:
-    """One test case of a problem.
-
-    ``setup`` are the statements that run (in order, in the test namespace)
-    right before the case. ``expected`` is filled in by publishing: tagged
-    plain data for value cases (:mod:`codetutor.judge.values`), the expected
-    stdout for stdio cases, ``None`` for assert cases.
-    """
-
-    name: str
-    visibility: Visibility
-    kind: CaseKind
-    source: str
-    cell: int
-    line: int
-    setup: list[str] = field(default_factory=list)
-    expr: str | None = None
-    other: str | None = None
-    stdin: str | None = None
-    expected: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "visibility": self.visibility.value,
-            "kind": self.kind.value,
-            "source": self.source,
-            "cell": self.cell,
-            "line": self.line,
-            "setup": list(self.setup),
-            "expr": self.expr,
-            "other": self.other,
-            "stdin": self.stdin,
-            "expected": self.expected,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Case:
-        return cls(
-            name=d["name"],
-            visibility=Visibility(d["visibility"]),
-            kind=CaseKind(d["kind"]),
-            source=d["source"],
-            cell=d["cell"],
-            line=d["line"],
-            setup=list(d.get("setup") or []),
-            expr=d.get("expr"),
-            other=d.get("other"),
-            stdin=d.get("stdin"),
-            expected=d.get("expected"),
-        )
-
-    def decoded_expected(self) -> Any:
-        """The expected value as Python data (decoded once, then cached)."""
-        cache = self.__dict__.get("_decoded")
-        if cache is None or cache[0] is not self.expected:
-            from .values import decode
-
-            cache = (self.expected, decode(self.expected))
-            self.__dict__["_decoded"] = cache
-        return cache[1]
-
-    def checker_spec(self) -> dict[str, Any]:
-        """What the checker needs to evaluate this case: never the expected value."""
-        return {
-            "kind": self.kind.value,
-            "setup": self.setup,
-            "expr": self.expr,
-            "other": self.other,
-        }
-
-
-@dataclass
 class Problem:
     """A parsed problem: metadata, cells by role, and its cases in judging order."""
 
@@ -529,20 +285,20 @@ class Problem:
             counter = 0
             for index, cell in cells:
                 if meta.mode is Mode.STDIO:
-                    new = _stdio_cases(index, cell, visibility, counter)
+                    new = stdio_cases(index, cell, visibility, counter)
                 else:
-                    new = _function_cases(index, cell, visibility, counter)
+                    new = function_cases(index, cell, visibility, counter)
                 counter += len(new)
                 cases.extend(new)
         if not cases:
             raise ProblemError(
                 "the notebook has no test cases (cells tagged 'public-tests' or 'hidden-tests')"
             )
-        solution_names = _solution_names(solution_source) if meta.mode is Mode.FUNCTION else []
+        solution_names = defined_names(solution_source) if meta.mode is Mode.FUNCTION else []
         if meta.mode is Mode.FUNCTION:
-            imported = {name for _, found in _imports(solution_source) for name in found}
+            imported = {name for _, found in imports_of(solution_source) for name in found}
             for index, cell in public + hidden:
-                _check_test_names(index, cell, set(solution_names) - imported)
+                check_test_names(index, cell, set(solution_names) - imported)
         names = [c.name for c in cases]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -590,12 +346,12 @@ class Problem:
         """The solution's top-level imports: the checker runs these itself."""
         if self.meta.mode is not Mode.FUNCTION:
             return []
-        return [source for source, _ in _imports(self.solution_source)]
+        return [source for source, _ in imports_of(self.solution_source)]
 
     @property
     def student_names(self) -> list[str]:
         """Names the tests reach in the student's namespace (the solution's, less its imports)."""
-        imported = {name for _, names in _imports(self.solution_source) for name in names}
+        imported = {name for _, names in imports_of(self.solution_source) for name in names}
         return [n for n in self.solution_names if n not in imported]
 
     def checker_cases(self) -> list[dict[str, Any]]:
@@ -706,245 +462,3 @@ def _expect_type(index: int, cell: NotebookNode, cell_type: str, role: str) -> N
             cell=index,
             cell_id=cell.get("id"),
         )
-
-
-def _segment(lines: list[str], node: ast.stmt) -> str:
-    end = node.end_lineno or node.lineno
-    seg = lines[node.lineno - 1 : end]
-    if not seg:
-        return ""
-    seg = list(seg)
-    seg[-1] = seg[-1][: node.end_col_offset] if node.end_col_offset is not None else seg[-1]
-    seg[0] = seg[0][node.col_offset :]
-    return "\n".join(seg)
-
-
-def _function_cases(
-    index: int, cell: NotebookNode, visibility: Visibility, counter: int
-) -> list[Case]:
-    if cell.cell_type != "code":
-        raise ProblemError(
-            f"in function mode a '{visibility.value}-tests' cell must be a code cell",
-            cell=index,
-            cell_id=cell.get("id"),
-        )
-    source = cell.source
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as e:
-        raise ProblemError(
-            f"test does not parse: {e.msg}", cell=index, line=e.lineno, cell_id=cell.get("id")
-        ) from None
-    lines = source.splitlines()
-    cases: list[Case] = []
-    setup: list[str] = []
-    for node in tree.body:
-        text = _segment(lines, node)
-        # A decorator or comment line right above names the case.
-        first = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]])
-        name = None
-        if first >= 2:
-            match = _CASE_NAME_RE.match(lines[first - 2])
-            if match:
-                name = match.group("name")[:MAX_CASE_NAME]
-        if isinstance(node, ast.Expr):
-            kind, expr, other = CaseKind.VALUE, ast.unparse(node.value), None
-        elif isinstance(node, ast.Assert):
-            test = node.test
-            if (
-                isinstance(test, ast.Compare)
-                and len(test.ops) == 1
-                and isinstance(test.ops[0], ast.Eq)
-                and node.msg is None
-            ):
-                kind, expr, other = (
-                    CaseKind.ASSERT_EQUAL,
-                    ast.unparse(test.left),
-                    ast.unparse(test.comparators[0]),
-                )
-            else:
-                kind = CaseKind.ASSERT
-                expr = ast.unparse(test)
-                other = ast.unparse(node.msg) if node.msg is not None else None
-        else:
-            if name is not None:
-                raise ProblemError(
-                    "'# case:' names a case, but the next statement is not an expression or assert",
-                    cell=index,
-                    line=node.lineno,
-                    cell_id=cell.get("id"),
-                )
-            setup.append(text)
-            continue
-        counter += 1
-        if name is None:
-            name = _default_name(visibility, counter, text)
-        cases.append(
-            Case(
-                name=name,
-                visibility=visibility,
-                kind=kind,
-                source=text,
-                cell=index,
-                line=node.lineno,
-                setup=setup,
-                expr=expr,
-                other=other,
-            )
-        )
-        setup = []
-    if setup:
-        raise ProblemError(
-            "statements after the last case of a tests cell are never checked; "
-            "end the cell with a case",
-            cell=index,
-            line=len(lines),
-            cell_id=cell.get("id"),
-        )
-    return cases
-
-
-def _stdio_cases(
-    index: int, cell: NotebookNode, visibility: Visibility, counter: int
-) -> list[Case]:
-    if cell.cell_type != "raw":
-        raise ProblemError(
-            f"in stdio mode a '{visibility.value}-tests' cell must be a raw cell of inputs separated by '---' lines",
-            cell=index,
-            cell_id=cell.get("id"),
-        )
-    cases: list[Case] = []
-    chunk: list[str] = []
-    start = 1
-
-    def flush(end_line: int) -> None:
-        nonlocal counter
-        text = "\n".join(chunk)
-        if not text.strip():
-            raise ProblemError(
-                "empty stdio case (two '---' lines in a row?)",
-                cell=index,
-                line=start,
-                cell_id=cell.get("id"),
-            )
-        counter += 1
-        stdin = text if text.endswith("\n") else text + "\n"
-        cases.append(
-            Case(
-                name=_default_name(visibility, counter, text),
-                visibility=visibility,
-                kind=CaseKind.STDIO,
-                source=stdin,
-                cell=index,
-                line=start,
-                stdin=stdin,
-            )
-        )
-
-    lines = cell.source.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if _STDIO_SEPARATOR_RE.match(line):
-            flush(number)
-            chunk = []
-            start = number + 1
-        else:
-            chunk.append(line)
-    flush(len(lines))
-    return cases
-
-
-def _default_name(visibility: Visibility, counter: int, text: str) -> str:
-    return f"{visibility.value} {counter}"
-
-
-def _solution_names(source: str) -> list[str]:
-    """Top-level names a solution binds (defs, classes, assignments, imports)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as e:
-        raise ProblemError(f"the solution does not parse: {e.msg}", line=e.lineno) from None
-    names: set[str] = set()
-
-    def targets(node: ast.expr) -> None:
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Tuple | ast.List):
-            for elt in node.elts:
-                targets(elt)
-        elif isinstance(node, ast.Starred):
-            targets(node.value)
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node in tree.body:
-                names.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            if node in tree.body:
-                for alias in node.names:
-                    names.add((alias.asname or alias.name).split(".")[0])
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                targets(t)
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
-            targets(node.target)
-        elif isinstance(node, ast.For | ast.With | ast.If | ast.Try | ast.While):
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                    names.add(sub.id)
-                elif isinstance(sub, ast.FunctionDef | ast.ClassDef):
-                    names.add(sub.name)
-    names.discard("*")
-    return sorted(names)
-
-
-def _imports(source: str) -> list[tuple[str, list[str]]]:
-    """The top-level import statements of ``source``: (statement, names it binds)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    found = []
-    for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
-            found.append((ast.unparse(node), [n for n in names if n != "*"]))
-    return found
-
-
-def _check_test_names(index: int, cell: NotebookNode, student_names: set[str]) -> None:
-    """Refuse tests the checker cannot judge safely, naming the cell and line.
-
-    Tests run apart from the student's code (SPEC section 3): a test may call
-    the student's names, but not rebind or delete them, nor declare them global.
-    """
-    try:
-        tree = ast.parse(cell.source)
-    except SyntaxError:
-        return
-    for node in ast.walk(tree):
-        name = None
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-            name = node.id
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            name = node.name
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                bound = (alias.asname or alias.name).split(".")[0]
-                if bound in student_names:
-                    name = bound
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            raise ProblemError(
-                "tests cannot use 'global' or 'nonlocal'",
-                cell=index,
-                line=node.lineno,
-                cell_id=cell.get("id"),
-            )
-        if name is not None and name in student_names:
-            raise ProblemError(
-                f"a test cannot rebind the solution's name {name!r}: the tests run apart "
-                "from the student's code and reach it only through its names",
-                cell=index,
-                line=getattr(node, "lineno", None),
-                cell_id=cell.get("id"),
-            )

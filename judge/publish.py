@@ -31,10 +31,11 @@ import nbformat
 from traitlets import Float, Instance, default
 from traitlets.config import LoggingConfigurable
 
+from .cases import Case, CaseKind
 from .checker import TestsFailed
 from .exceptions import JudgeFailure, ProblemError
 from .judge import Judge
-from .problem import TEST_TAGS, Case, CaseKind, Problem
+from .problem import TEST_TAGS, Problem
 from .queue import Job, JobKind, JobState, Queue
 from .runner import Abort
 from .submission import Submission

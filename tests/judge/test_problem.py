@@ -10,8 +10,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
+from codetutor.judge.cases import CaseKind, Visibility
 from codetutor.judge.exceptions import ProblemError
-from codetutor.judge.problem import CaseKind, Mode, Problem, Visibility
+from codetutor.judge.problem import Mode, Problem
 
 from .conftest import EXAMPLES
 
