@@ -230,15 +230,18 @@ class Queue(LoggingConfigurable):
     async def job_state(self, job_id: str) -> tuple[JobState, dict[str, Any] | None] | None:
         """Coroutine: ``(state, result)`` of a job (result once done), or ``None`` if unknown."""
         name = f"{job_id}.json"
+        # In the order a job moves (queued, running, done; a worker writes done before it
+        # removes running): a job that moved on between two looks is found at the next.
+        # Looking at done first once answered "unknown" for a job moving from queued to
+        # running in between, and its publisher gave up (HTTP 500).
+        if (self._spool("queued") / name).exists():
+            return JobState.QUEUED, None
+        if (self._spool("running") / name).exists():
+            return JobState.RUNNING, None
         try:
             return JobState.DONE, json.loads((self._spool("done") / name).read_text("utf-8"))
         except FileNotFoundError:
-            pass
-        if (self._spool("running") / name).exists():
-            return JobState.RUNNING, None
-        if (self._spool("queued") / name).exists():
-            return JobState.QUEUED, None
-        return None
+            return None
 
     async def wait_job(
         self, job_id: str, timeout_s: float
