@@ -698,7 +698,10 @@ def test_cli_prints_strict_json_for_malformed_messages(name: str, tmp_path: Path
 
 # -- output limits ---------------------------------------------------------------
 
-FLOOD_MB = 600
+#: Megabytes of each flood: far past the output limit (8 KiB), and under the probe's
+#: memory limit (128 MB) even with every message still queued in the kernel, so only
+#: counting the output can stop it (600 MB once raced the memory limit on a busy machine).
+FLOOD_MB = 40
 
 OUTPUT_FLOODS: dict[str, str] = {
     "event_mime_strings": "from IPython.display import publish_display_data\n"

@@ -284,13 +284,20 @@ def test_every_submission_was_judged_exactly_once(world: World) -> None:
         time.sleep(0.3)
     assert subs and all(s["status"] == "judged" for s in subs)
     assert all(cases.get(s["id"]) == 4 for s in subs), cases
-    # the service counted each verdict once, whichever worker process stored it
-    text = requests.get(world.service.url("metrics"), timeout=10).text
-    counted = sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("submissions_total{")
-    )
+    # The service counted each verdict once, whichever worker process stored it. It
+    # learns of a stored verdict by watching the database, so its count may trail the
+    # rows for a moment: wait for it, then make sure it does not go past them.
+    deadline = time.monotonic() + 30
+    while True:
+        text = requests.get(world.service.url("metrics"), timeout=10).text
+        counted = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("submissions_total{")
+        )
+        if counted >= len(subs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
     assert counted == len(subs)
     waits = next(
         line for line in text.splitlines() if line.startswith("judge_queue_wait_seconds_count")
