@@ -15,12 +15,13 @@ from traitlets import Bool, Float, Type, Unicode
 from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.ratelimit import RateLimiter
 from codetutor.tutor.auth import ServiceAuth
-from codetutor.tutor.engine import Engine, LlamaCppEngine, OpenAIEngine
+from codetutor.tutor.engine import Engine, LlamaCppEngine
 from codetutor.tutor.exceptions import TutorError
 from codetutor.tutor.guard import SolutionGuard
 from codetutor.tutor.memory import ChatMemory
 from codetutor.tutor.problems import JudgeClient
 from codetutor.tutor.quota import DailyQuota
+from codetutor.tutor.remote import OpenAIEngine
 from codetutor.tutor.scheduler import Scheduler
 from codetutor.tutor.service import LLMService, ServiceBase, TutorService
 from codetutor.tutor.tutor import Tutor

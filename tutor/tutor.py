@@ -24,7 +24,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Enum, Float, Instance, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from codetutor.tutor import ladder, prompts, review
+from codetutor.tutor import elaboration, ladder, prompts, review
 from codetutor.tutor.engine import GenerationRequest
 from codetutor.tutor.exceptions import BadRequestError, RateLimitedError, TutorError
 from codetutor.tutor.guard import GuardResult, SolutionGuard
@@ -47,16 +47,6 @@ TUTOR_OFF = {
     "your instructor wants you to solve it on your own.",
     "ko": "이 문제에서는 튜터가 꺼져 있습니다(시험 연습): 선생님이 스스로 풀어 보기를 바랍니다.",
 }
-
-
-def _instructor_note(problem: TutorProblem, lang: str) -> str:
-    """The instructor's context and words to avoid, for the prompt (never shown to a student)."""
-    parts = []
-    if problem.context_for(lang):
-        parts.append(f"Instructor's note for the tutor: {problem.context_for(lang)}")
-    if problem.avoid:
-        parts.append("Never use these words: " + ", ".join(problem.avoid))
-    return "\n\n" + "\n".join(parts) if parts else ""
 
 
 def _fences_closed(text: str) -> bool:
@@ -328,8 +318,20 @@ class Tutor(LoggingConfigurable):
         mode = await self.model_mode_now(user)
         done["mode"] = mode
         history = await self.history(user, problem_id) if mode == "chat" else []
-        request = self._model_request(
-            user, problem, code or "", verdict, language, plan, mode, history, message
+        request = elaboration.model_request(
+            user=user,
+            problem=problem,
+            code=code or "",
+            verdict=verdict,
+            language=language,
+            plan=plan,
+            mode=mode,
+            history=history,
+            message=message,
+            max_tokens=self.chat_max_tokens,
+            completion_max_tokens=self.completion_max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
         )
         if request is None:
             if not prefix:
@@ -431,91 +433,29 @@ class Tutor(LoggingConfigurable):
             if not job.done:
                 job.cancel("client went away")
 
-    def _model_request(
-        self,
-        user: str,
-        problem: TutorProblem,
-        code: str,
-        verdict: dict[str, Any] | None,
-        language: str,
-        plan: ladder.Plan,
-        mode: str,
-        history: list[dict[str, str]],
-        message: str,
-    ) -> GenerationRequest | None:
-        """The generation that elaborates on ``plan``, or None when no model text is wanted."""
-        if mode == "off":
-            return None
-        if mode == "completion":
-            # A base model continues a few-shot note about the one fact it is given.
-            if not plan.fact_lines or not plan.facts.failed:
-                return None
-            return GenerationRequest(
-                user=user,
-                prompt=prompts.few_shot_prompt(plan.fact_lines[0], language),
-                max_tokens=min(self.chat_max_tokens, self.completion_max_tokens),
-                temperature=self.temperature,
-                seed=self.seed,
-                stop=list(prompts.FEW_SHOT_STOP),
-            )
-        context = prompts.TutorContext(
-            statement=problem.statement + _instructor_note(problem, language),
-            title=problem.title_for(language),
-            code=code,
-            verdict=prompts.student_verdict(verdict),
-            lang=language,
-            level=plan.model_level,
-            line=plan.line,
-        )
-        return GenerationRequest(
-            user=user,
-            messages=prompts.elaboration_messages(context, history, message, plan.text),
-            max_tokens=self.chat_max_tokens,
-            temperature=self.temperature,
-            seed=self.seed,
-        )
-
     async def model_mode_now(self, user: str = "tutor") -> str:
         """Coroutine: how the model is used (one of :data:`prompts.MODEL_MODES`).
 
         :attr:`model_mode` unless it is ``auto``: then :attr:`base_model_mode` for an
         engine that reports no chat template, ``chat`` for one that has one, and for
-        an engine that cannot say, a probe: a chat reply that echoes the prompt (or
-        is empty) means the model cannot chat. Decided once; a probe that fails
-        leaves the decision for the next turn and answers ``off`` meanwhile.
+        an engine that cannot say, a probe (:func:`elaboration.probe_mode`). Decided
+        once; a probe that fails leaves the decision for the next turn and answers
+        ``off`` meanwhile.
         """
         if self.model_mode != "auto":
             return self.model_mode
-        if self._mode:
-            return self._mode
-        capable = getattr(self.scheduler.engine, "chat_capable", None)
-        if capable is not None:
-            self._mode = "chat" if capable else self.base_model_mode
-            return self._mode
-        probe_rules = prompts.instruction_texts("en")[0]
-        request = GenerationRequest(
-            user=user,
-            messages=[
-                {"role": "system", "content": probe_rules},
-                {"role": "user", "content": "In one sentence: what is a variable?"},
-            ],
-            max_tokens=32,
-            temperature=0.0,
-            seed=self.seed,
-        )
-        try:
-            job = self.scheduler.submit(request, deadline_s=self.deadline_s)
-            text = "".join([chunk.text async for chunk in job.stream()])
-        except TutorError as e:
-            self.log.warning("tutor: the model probe failed: %s", e)
-            return "off"
-        capable = getattr(self.scheduler.engine, "chat_capable", None)
-        echoed = prompts.echoes_prompt(text, [probe_rules], "", n=4)
-        if capable is False or echoed or not text.strip():
-            self._mode = self.base_model_mode
-        else:
-            self._mode = "chat"
-        self.log.info("tutor: the model is used in %s mode", self._mode)
+        if not self._mode:
+            decided = await elaboration.probe_mode(
+                self.scheduler,
+                user=user,
+                base_model_mode=self.base_model_mode,
+                seed=self.seed,
+                deadline_s=self.deadline_s,
+                log=self.log,
+            )
+            if not decided:
+                return "off"
+            self._mode = decided
         return self._mode
 
     async def _withhold(

@@ -178,7 +178,7 @@ def test_standalone_auth_is_loopback_only() -> None:
     "args",
     [
         ["--model", "/nonexistent/model.gguf"],
-        ["--ip", "0.0.0.0", "--engine", "codetutor.tutor.engine.OpenAIEngine"],
+        ["--ip", "0.0.0.0", "--engine", "codetutor.tutor.remote.OpenAIEngine"],
         ["--no-such-option"],
         ["unexpected"],
     ],

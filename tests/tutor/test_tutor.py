@@ -12,7 +12,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 from traitlets.config import Config
 
-from codetutor.tutor.engine import OpenAIEngine
 from codetutor.tutor.prompts import (
     HintLevel,
     choose_language,
@@ -21,6 +20,7 @@ from codetutor.tutor.prompts import (
     student_verdict,
     suspect_line,
 )
+from codetutor.tutor.remote import OpenAIEngine
 from codetutor.tutor.service import TutorService
 
 from .conftest import FILES, Running, ScriptedEngine, free_port, local_judge, scripted_config
