@@ -10,10 +10,14 @@ keeps its status and message; a service that is down is 502).
 =============================================  ====================================================
 ``GET  problems``                              the judge's problem list ``{"problems": [...]}``
 ``POST problems/ID/open``                      write the student notebook to ``path`` (default
-                                               ``ID.ipynb``); 409 if it exists unless
-                                               ``overwrite: true``; 201 ``{"path", "problem"}``
-``POST submissions``                           ``{"path"}``: submit that notebook's content;
-                                               202 with the queued submission
+                                               ``ID.ipynb``), its ``lang`` (en, ko) first; 409 if
+                                               it exists unless ``overwrite: true``; 201
+                                               ``{"path", "problem"}``
+``POST problems/ID/reset``                     ``{"path", "lang"?}``: keep the notebook as
+                                               ``NAME (before reset N).ipynb``, write the starter
+                                               at ``path``; 201 ``{"path", "problem", "backup"}``
+``POST submissions``                           ``{"path"}``: submit that notebook's content
+                                               without its outputs; 202 with the queued submission
 ``GET  submissions``                           own submissions (``problem``, ``user``, ``limit``,
                                                ``before`` passed on)
 ``GET  submissions/ID``                        one submission with its result
@@ -30,35 +34,30 @@ keeps its status and message; a service that is down is 502).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import nbformat
 from jupyter_core.utils import ensure_async
-from jupyter_server.auth.decorator import ws_authenticated
-from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web, websocket
+from tornado import web
 
-from codetutor.judge.exceptions import SubmissionError
-from codetutor.judge.submission import Submission
-from codetutor.web.handlers import send_event
-
+from .chat import ChatHandler
 from .client import ServiceClient
 from .exceptions import ExtensionError, ServiceError
+from .notebooks import (
+    LANGUAGES,
+    backup_path,
+    localize,
+    problem_id_of,
+    strip_outputs,
+    student_code,
+)
 
 API = r"/codetutor/api"
 PROBLEM_ID = r"([a-z0-9][a-z0-9_-]*)"
 SUBMISSION_ID = r"(\d{1,18})"
-
-
-def problem_id_of(nb: dict[str, Any]) -> str | None:
-    """The problem id a notebook says it belongs to (``metadata.codetutor.id``)."""
-    meta = nb.get("metadata", {}).get("codetutor", {})
-    value = meta.get("id") if isinstance(meta, dict) else None
-    return value if isinstance(value, str) and value else None
 
 
 class CodeTutorHandler(ExtensionHandlerMixin, APIHandler):
@@ -92,6 +91,22 @@ class CodeTutorHandler(ExtensionHandlerMixin, APIHandler):
         if not isinstance(path, str) or not path.strip("/"):
             raise ExtensionError(400, "'path' must be a notebook's path in your workspace")
         return path.strip("/")
+
+    def lang_field(self, body: dict[str, Any]) -> str:
+        """The body's ``lang`` (``en`` by default), or 400."""
+        lang = body.get("lang", "en")
+        if lang not in LANGUAGES:
+            raise ExtensionError(400, f"'lang' must be one of {', '.join(LANGUAGES)}")
+        return str(lang)
+
+    async def starter_notebook(self, problem_id: str, lang: str) -> Any:
+        """Coroutine: the problem's student notebook from the judge, ``lang`` first."""
+        text = await self.judge.request_text(f"api/problems/{problem_id}/notebook")
+        try:
+            nb = nbformat.reads(text, as_version=4)
+        except Exception:
+            raise ServiceError("judge", 502, "the judge sent an unreadable notebook") from None
+        return nbformat.from_dict(localize(nb, lang))
 
     async def read_notebook(self, path: str) -> dict[str, Any]:
         """Coroutine: the notebook at ``path`` (as saved) as a plain dict; 404/400 if not one."""
@@ -165,14 +180,37 @@ class OpenProblemHandler(CodeTutorHandler):
                 f"{path} already exists; open it, or ask again with overwrite: true",
                 extra={"path": path},
             )
-        text = await self.judge.request_text(f"api/problems/{problem_id}/notebook")
-        try:
-            nb = nbformat.reads(text, as_version=4)
-        except Exception:
-            raise ServiceError("judge", 502, "the judge sent an unreadable notebook") from None
+        nb = await self.starter_notebook(problem_id, self.lang_field(body))
         await ensure_async(cm.save({"type": "notebook", "format": "json", "content": nb}, path))
         self.log.info("Code Tutor: opened problem %s at %s", problem_id, path)
         self.write_json({"path": path, "problem": problem_id}, 201)
+
+
+class ResetProblemHandler(CodeTutorHandler):
+    """``POST /codetutor/api/problems/ID/reset``: start the problem over, keeping the old copy.
+
+    Body: ``{"path", "lang"?}``. The notebook at ``path`` is copied to
+    ``NAME (before reset N).ipynb`` beside it (never overwriting), then the
+    problem's student notebook is written at ``path``. 404 if there is no
+    notebook at ``path``; 400 if it belongs to another problem.
+    """
+
+    @web.authenticated
+    async def post(self, problem_id: str) -> None:
+        body = self.json_body("path")
+        path = self.path_field(body)
+        old = await self.read_notebook(path)
+        if problem_id_of(old) not in (None, problem_id):
+            raise ExtensionError(
+                400, f"{path} is a notebook of problem {problem_id_of(old)}, not {problem_id}"
+            )
+        nb = await self.starter_notebook(problem_id, self.lang_field(body))
+        cm = self.contents_manager
+        backup = await backup_path(path, lambda p: ensure_async(cm.file_exists(p)))
+        await ensure_async(cm.copy(path, backup))
+        await ensure_async(cm.save({"type": "notebook", "format": "json", "content": nb}, path))
+        self.log.info("Code Tutor: reset %s to problem %s (old copy %s)", path, problem_id, backup)
+        self.write_json({"path": path, "problem": problem_id, "backup": backup}, 201)
 
 
 class SubmissionsHandler(CodeTutorHandler):
@@ -188,9 +226,20 @@ class SubmissionsHandler(CodeTutorHandler):
             raise ExtensionError(
                 400, f"{path} is not a problem notebook (no metadata.codetutor.id); name 'problem'"
             )
-        status, answer = await self.judge.request(
-            "POST", "api/submissions", {"problem": problem, "notebook": nb}
-        )
+        nb, removed = strip_outputs(nb)
+        try:
+            status, answer = await self.judge.request(
+                "POST", "api/submissions", {"problem": problem, "notebook": nb}
+            )
+        except ServiceError as e:
+            if e.status != 413:
+                raise
+            raise ExtensionError(
+                413,
+                f"{path} is too large to submit even without its outputs ({e.message}): "
+                "shorten its code cells, or move large data out of the notebook",
+                extra={"outputs_removed": removed},
+            ) from None
         self.write_json(answer, status)
 
     @web.authenticated
@@ -328,121 +377,12 @@ class PublishHandler(CodeTutorHandler):
         self.write_json(answer, status)
 
 
-def student_code(nb: dict[str, Any]) -> str:
-    """The code the judge would run from ``nb`` (its code cells except tests); 400 if none."""
-    try:
-        return Submission.from_notebook(nb).source
-    except SubmissionError as e:
-        raise ExtensionError(400, e.message) from None
-
-
-class ChatHandler(
-    WebSocketMixin, websocket.WebSocketHandler, ExtensionHandlerMixin, JupyterHandler
-):
-    """``WS /codetutor/api/tutor/chat``: the tutor's streamed chat, through this server.
-
-    The client sends the tutor's messages (``{"type": "ask", "message", ...}`` or
-    ``{"type": "stop"}``); an ``ask`` may name ``path``, a notebook in the
-    workspace: its problem id and student code are filled in. This handler only
-    relays: the tutor asks the judge for the student's last verdict itself (a
-    ``verdict`` or ``attempts`` from the client is dropped). Every event of the
-    tutor (``token``, ``replace``, ``done``, ``error``) comes back as it is.
-    """
-
-    upstream: websocket.WebSocketClientConnection | None = None
-    _relay: asyncio.Future[None] | None = None
-
-    @property
-    def tutor(self) -> ServiceClient:
-        client: ServiceClient = self.settings["codetutor_tutor"]
-        return client
-
-    def set_default_headers(self) -> None:
-        # JupyterHandler's headers do not apply to a WebSocket upgrade.
-        return
-
-    @ws_authenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            self.upstream = await self.tutor.websocket("api/tutor/chat")
-        except ServiceError as e:
-            self.set_status(e.status)
-            self.finish(json.dumps({"message": e.message}))
-            return
-        await super().get(*args, **kwargs)
-
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        super().open()
-        self._relay = asyncio.ensure_future(self._relay_upstream())
-
-    async def _relay_upstream(self) -> None:
-        upstream = self.upstream
-        assert upstream is not None
-        while True:
-            message = await upstream.read_message()
-            if message is None:
-                self._send({"type": "error", "message": "the tutor closed the conversation"})
-                self.close()
-                return
-            if self.ws_connection is None or self.ws_connection.is_closing():
-                return
-            await self.write_message(message)
-
-    async def on_message(self, message: str | bytes) -> None:
-        try:
-            body = json.loads(message)
-            if not isinstance(body, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            self._send({"type": "error", "message": "messages must be JSON objects"})
-            return
-        for dropped in ("user", "verdict", "attempts"):
-            body.pop(dropped, None)
-        if body.get("type") == "ask" and "path" in body:
-            try:
-                body = await self._grounded(body)
-            except ExtensionError as e:
-                self._send({"type": "error", "message": e.message, "status": e.status})
-                return
-        if self.upstream is not None:
-            await self.upstream.write_message(json.dumps(body, ensure_ascii=False))
-
-    async def _grounded(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``body`` with the problem id and student code of the notebook at ``path``."""
-        path = body.pop("path")
-        if not isinstance(path, str) or not path.endswith(".ipynb"):
-            raise ExtensionError(400, "'path' must be a notebook's path in your workspace")
-        cm = self.contents_manager
-        path = path.strip("/")
-        if not await ensure_async(cm.file_exists(path)):
-            raise ExtensionError(404, f"no notebook at {path}")
-        model = await ensure_async(cm.get(path, content=True, type="notebook"))
-        nb = json.loads(json.dumps(model["content"]))
-        problem = body.get("problem_id") or problem_id_of(nb)
-        if not problem:
-            raise ExtensionError(
-                400, f"{path} is not a problem notebook (no metadata.codetutor.id)"
-            )
-        body["problem_id"] = problem
-        body.setdefault("code", student_code(nb))
-        return body
-
-    def _send(self, event: dict[str, Any]) -> None:
-        send_event(self, event)
-
-    def on_close(self) -> None:
-        if self._relay is not None:
-            self._relay.cancel()
-        if self.upstream is not None:
-            self.upstream.close()
-            self.upstream = None
-
-
 def handlers() -> list[tuple[str, type[web.RequestHandler]]]:
     """The extension's routes (Jupyter Server prefixes its base URL)."""
     return [
         (rf"{API}/problems", ProblemsHandler),
         (rf"{API}/problems/{PROBLEM_ID}/open", OpenProblemHandler),
+        (rf"{API}/problems/{PROBLEM_ID}/reset", ResetProblemHandler),
         (rf"{API}/submissions", SubmissionsHandler),
         (rf"{API}/submissions/{SUBMISSION_ID}", SubmissionHandler),
         (rf"{API}/submissions/{SUBMISSION_ID}/events", SubmissionEventsHandler),

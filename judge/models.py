@@ -113,6 +113,9 @@ class Problem(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: when an instructor hid the problem from students (on every version of the slug;
+    #: its submissions stay); ``None`` while it is published
+    unpublished_at: Mapped[datetime | None] = mapped_column(nullable=True, default=None)
 
     bundle: Mapped[HiddenBundle] = relationship(back_populates="problem", lazy="raise")
 
