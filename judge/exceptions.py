@@ -30,7 +30,9 @@ class ProblemError(JudgeException):
     """A problem notebook or bundle is malformed or fails validation.
 
     ``cell`` is the 0-based index of the offending cell (or ``None`` for the
-    notebook as a whole) and ``line`` the 1-based line inside that cell.
+    notebook as a whole) and ``line`` the 1-based line inside that cell. The
+    message counts cells from 1, as JupyterLab shows them ("cell 4" is
+    ``cell=3``).
     """
 
     def __init__(
@@ -48,7 +50,7 @@ class ProblemError(JudgeException):
         self.cell_id = cell_id
         where = []
         if cell is not None:
-            where.append(f"cell {cell}")
+            where.append(f"cell {cell + 1}")
         if line is not None:
             where.append(f"line {line}")
         full = f"{', '.join(where)}: {message}" if where else message

@@ -24,6 +24,8 @@ class Endpoint(StrEnum):
     PROBLEMS = "problems"
     PROBLEM = "problem"
     PROBLEM_NOTEBOOK = "problem_notebook"
+    PROBLEM_VISIBILITY = "problem_visibility"
+    VALIDATE = "validate"
     SUBMISSIONS = "submissions"
     SUBMISSION = "submission"
     SUBMISSION_EVENTS = "submission_events"

@@ -75,8 +75,13 @@ class Publisher(LoggingConfigurable):
         reference = self.reference_submission(problem)
         syntax = self.judge.check_syntax(problem, reference)
         if syntax is not None:
+            # the cell as the notebook numbers it, not as the reference run does
+            where = self.reference_cells(problem)
+            cell = where[syntax.cell][0] if syntax.cell is not None else None
             raise ProblemError(
-                f"the reference solution does not parse: {syntax.message}", line=syntax.line
+                f"the reference solution does not parse: {syntax.message}",
+                cell=cell,
+                line=syntax.line,
             )
         try:
             evaluation = await self.judge.evaluate(problem, reference)
@@ -100,14 +105,18 @@ class Publisher(LoggingConfigurable):
 
     def reference_submission(self, problem: Problem) -> Submission:
         """The code a reference run executes: untagged code cells and the solution, in order."""
+        return Submission(cells=tuple(source for _, source in self.reference_cells(problem)))
+
+    def reference_cells(self, problem: Problem) -> list[tuple[int, str]]:
+        """The cells of :meth:`reference_submission`: (index in the notebook, source)."""
         cells = []
-        for cell in problem.notebook.cells:
+        for index, cell in enumerate(problem.notebook.cells):
             tags = set(cell.get("metadata", {}).get("tags", []))
             if cell.cell_type != "code" or tags & {"starter", *TEST_TAGS}:
                 continue
             if cell.source.strip():
-                cells.append(cell.source)
-        return Submission(cells=tuple(cells))
+                cells.append((index, cell.source))
+        return cells
 
     def expected_value(self, case: Case, end: dict[str, Any]) -> Any:
         """Check one case of the reference run and return what to store as expected."""
@@ -242,3 +251,38 @@ def write_outputs(problem: Problem, out_dir: str | Path) -> tuple[Path, Path]:
                 os.unlink(tmp)
         raise ProblemError(f"cannot write to {out}: {e.strerror}") from None
     return student_path, bundle_path
+
+
+def validation_view(problem: Problem) -> dict[str, Any]:
+    """What *Validate* shows an instructor before publishing: every case of a problem
+    that went through :meth:`Publisher.publish`, with what the reference solution gave.
+
+    ``cell`` counts from 0 (as the API's errors); ``expected`` is a short ``repr`` of a
+    value case's expected value, the expected stdout of a stdio case, and ``None`` for
+    an assert case (it passes when it raises nothing).
+    """
+    cases = []
+    for case in problem.cases:
+        expected: str | None = None
+        if case.kind is CaseKind.VALUE:
+            expected = describe(case.decoded_expected())
+        elif case.kind is CaseKind.STDIO:
+            expected = str(case.expected or "")
+        cases.append(
+            {
+                "name": case.name,
+                "visibility": case.visibility.value,
+                "kind": case.kind.value,
+                "cell": case.cell,
+                "line": case.line,
+                "source": case.source,
+                "stdin": case.stdin,
+                "expected": expected,
+            }
+        )
+    return {
+        "id": problem.meta.id,
+        "title": dict(problem.meta.title),
+        "mode": problem.meta.mode.value,
+        "cases": cases,
+    }

@@ -272,6 +272,8 @@ class Store(LeaseQueries, LoggingConfigurable):
                     else:
                         assert latest is not None
                         problem = latest
+                        # publishing again shows an unpublished problem again
+                        problem.unpublished_at = None
                     s.add(
                         PublishAudit(
                             user_id=user.id,
@@ -305,23 +307,32 @@ class Store(LeaseQueries, LoggingConfigurable):
             sha256=problem.sha256,
         )
 
-    async def latest_problems(self) -> list[Problem]:
-        """The newest version of every problem, ordered by slug."""
+    async def latest_problems(self, *, unpublished: bool = True) -> list[Problem]:
+        """The newest version of every problem, ordered by slug (without ``unpublished``:
+        only those students see)."""
         newest = (
             select(Problem.slug, func.max(Problem.version).label("version"))
             .group_by(Problem.slug)
             .subquery()
         )
+        query = select(Problem).join(
+            newest, and_(Problem.slug == newest.c.slug, Problem.version == newest.c.version)
+        )
+        if not unpublished:
+            query = query.where(Problem.unpublished_at.is_(None))
         async with self.session() as s:
-            rows = await s.scalars(
-                select(Problem)
-                .join(
-                    newest,
-                    and_(Problem.slug == newest.c.slug, Problem.version == newest.c.version),
-                )
-                .order_by(Problem.slug)
-            )
-            return list(rows)
+            return list(await s.scalars(query.order_by(Problem.slug)))
+
+    async def set_unpublished(self, slug: str, hidden: bool) -> Problem | None:
+        """Hide every version of ``slug`` from students (or show it again); its newest
+        version, or ``None`` if there is no such problem. Submissions are kept."""
+        async with self.session() as s:
+            rows = list(await s.scalars(select(Problem).where(Problem.slug == slug)))
+            stamp = utcnow() if hidden else None
+            for row in rows:
+                if not hidden or row.unpublished_at is None:
+                    row.unpublished_at = stamp
+            return max(rows, key=lambda row: row.version) if rows else None
 
     async def get_problem(self, slug: str, version: int | None = None) -> Problem | None:
         """Version ``version`` of ``slug`` (the newest when ``None``), or ``None``."""

@@ -15,7 +15,14 @@ from tornado.iostream import StreamClosedError
 from ..events import SubmissionWatcher
 from ..metrics import Endpoint
 from ..models import SubmissionStatus
-from .base import MAX_INT32, SCOPE_READ_ALL, SCOPE_SUBMIT, APIError, JudgeHandler
+from .base import (
+    MAX_INT32,
+    SCOPE_PUBLISH,
+    SCOPE_READ_ALL,
+    SCOPE_SUBMIT,
+    APIError,
+    JudgeHandler,
+)
 from .manager import Readable, SubmissionManager, parse_request
 
 
@@ -37,7 +44,13 @@ class SubmissionsHandler(SubmissionHandlerBase):
     async def post(self) -> None:
         self.require_scope(SCOPE_SUBMIT)
         body = self.read_json_body(self.settings["max_submission_bytes"], "the submission")
-        submitted = await self.submissions.submit(self.user_name, parse_request(body))
+        request = parse_request(body)
+        if not self.has_scope(SCOPE_PUBLISH):
+            # an unpublished problem takes no more submissions from students
+            problem = await self.find_problem(request.problem, request.version)
+            if problem.unpublished_at is not None:
+                raise APIError(404, f"no problem {request.problem!r}")
+        submitted = await self.submissions.submit(self.user_name, request)
         self.set_header("Location", self.reverse_url("submission", str(submitted.row.id)))
         self.write_json(submitted.view(), 202)
 

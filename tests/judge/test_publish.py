@@ -42,21 +42,21 @@ def test_publish_writes_student_notebook_and_bundle(tmp_path: Path) -> None:
                 tagged(new_code_cell("def f(x):\n    return x"), "solution"),
                 tagged(new_code_cell("f(1)\nassert f(2) == 3"), "public-tests"),
             ],
-            "cell 2, line 2: the reference solution fails case 'public 2'",
+            "cell 3, line 2: the reference solution fails case 'public 2'",
         ),
         (
             [
                 tagged(new_code_cell("def f(x):\n    return object()"), "solution"),
                 tagged(new_code_cell("f(1)"), "public-tests"),
             ],
-            "cell 2, line 1: the expected value of case 'public 1' is not plain data",
+            "cell 3, line 1: the expected value of case 'public 1' is not plain data",
         ),
         (
             [
                 tagged(new_code_cell("def f(x):\n    return 1 / x"), "solution"),
                 tagged(new_code_cell("f(1)\n\nf(0)"), "hidden-tests"),
             ],
-            "cell 2, line 3: the reference solution raises ZeroDivisionError",
+            "cell 3, line 3: the reference solution raises ZeroDivisionError",
         ),
         (
             [
@@ -77,14 +77,14 @@ def test_publish_writes_student_notebook_and_bundle(tmp_path: Path) -> None:
                 tagged(new_code_cell("def f(x):\n    return x"), "solution"),
                 tagged(new_code_cell("f(1"), "public-tests"),
             ],
-            "cell 2, line 1: test does not parse",
+            "cell 3, line 1: test does not parse",
         ),
         (
             [
                 tagged(new_code_cell("def f(x):\n    return x"), "solution"),
                 tagged(new_code_cell("f(1)"), "tests"),
             ],
-            "cell 2: unknown tag 'tests'",
+            "cell 3: unknown tag 'tests'",
         ),
     ],
 )

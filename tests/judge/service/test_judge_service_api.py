@@ -154,7 +154,7 @@ def test_an_invalid_problem_names_cell_and_line(world: World) -> None:
     before = counts(world)
     r = world.teacher.post("api/problems", json=nb)
     assert r.status_code == 422, r.text
-    assert "cell 4, line 2" in r.json()["message"]
+    assert "cell 5, line 2" in r.json()["message"]  # counted from 1, as JupyterLab shows it
     assert r.json()["cell"] == 4 and r.json()["line"] == 2
     assert counts(world) == before
 
