@@ -36,6 +36,13 @@ class Endpoint(StrEnum):
     RECOMMENDATIONS = "recommendations"
     GRADEBOOK = "gradebook"
     CLASS_INSIGHT = "class_insight"
+    COURSES = "courses"
+    COURSE = "course"
+    ASSIGNMENTS = "assignments"
+    ASSIGNMENT = "assignment"
+    EXAM_START = "exam_start"
+    EXTENSIONS = "extensions"
+    COURSE_GRADEBOOK = "course_gradebook"
     OTHER = "other"
 
 

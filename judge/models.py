@@ -15,6 +15,10 @@ Tables:
   score, timings and attempt count.
 - ``case_results``: per-case outcome of a judged submission.
 - ``publish_audit``: who published what, when.
+- ``courses``, ``assignments``, ``extensions``, ``exam_sessions``,
+  ``assignment_submissions``: courses and their assignments (schedule and late
+  policy, :mod:`codetutor.judge.policy`), per-student extensions, exam starts,
+  and which submission counted for which assignment (with its exam receipt).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -37,6 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from .policy import LatePolicy
 
 
 def utcnow() -> datetime:
@@ -201,3 +208,95 @@ class PublishAudit(Base):
     version: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Course(Base):
+    """A course: its members are the Hub groups ``course:<slug>:instructors|students``."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    #: the problem slugs this course chose, in order (problems are shared by courses)
+    problems: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(Base):
+    """Ordered problems with points, a schedule and a late policy (a :class:`~.policy.Schedule`)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("course_id", "slug", name="uq_assignments_course_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column()
+    #: :meth:`~.policy.LatePolicy.to_dict`
+    late_policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: after the close: ``refuse`` submissions, or take them as ``practice`` (no credit)
+    after_close: Mapped[str] = mapped_column(String(16))
+    #: an exam: each student's window lasts this long from their start
+    exam_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: ``[{"problem": slug, "points": number}, ...]`` in order
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def policy(self) -> LatePolicy:
+        return LatePolicy.from_dict(self.late_policy)
+
+
+class Extension(Base):
+    """One student's own due time and/or time multiplier on one assignment."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "user_id", name="uq_extensions_assignment_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    time_multiplier: Mapped[float] = mapped_column(Float)
+
+
+class ExamSession(Base):
+    """When a student started an exam (their window runs from here)."""
+
+    __tablename__ = "exam_sessions"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "user_id", name="uq_exam_sessions_assignment_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column()
+
+
+class AssignmentSubmission(Base):
+    """A submission made for an assignment: when (the course clock), its credit then, receipt."""
+
+    __tablename__ = "assignment_submissions"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    problem: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column()
+    #: :func:`~.policy.credit` when it was submitted (the gradebook computes it again)
+    credit: Mapped[float] = mapped_column(Float)
+    #: taken after the close for practice only
+    practice: Mapped[bool] = mapped_column(Boolean)
+    #: exams: SHA-256 of the submitted notebook (or code), shown to the student
+    receipt: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -28,8 +28,9 @@ from ..publish import Publisher, QueuedPublisher
 from ..queue import DatabaseQueue, Queue, RedisQueue
 from ..store import Store, is_unavailable
 from ..worker import JudgeBackendMixin, Worker, WorkerPool
-from . import problems, reports, submissions, tutoring
+from . import courses, problems, reports, submissions, tutoring
 from .base import OpenAPIHandler, rate_limited
+from .coursework import CourseManager
 from .manager import SubmissionManager
 
 #: The API's routes: (path under the service prefix, handler, route name or None).
@@ -40,6 +41,7 @@ ROUTES: list[Route] = [
     *submissions.ROUTES,
     *reports.ROUTES,
     *tutoring.ROUTES,
+    *courses.ROUTES,
     ("api/openapi.yaml", OpenAPIHandler, None),
     ("oauth_callback", HubCallbackHandler, None),
 ]
@@ -61,6 +63,7 @@ class JudgeServiceApp(JudgeBackendMixin, WebServiceApp):
         RateLimiter,
         HubOAuth,
         Recommender,
+        CourseManager,
     ]
 
     default_port = 10101
@@ -169,6 +172,7 @@ class JudgeServiceApp(JudgeBackendMixin, WebServiceApp):
             publisher=QueuedPublisher(parent=self, queue=self.queue)
             if self.workers or self.redis_url
             else Publisher(parent=self),
+            courses=CourseManager(parent=self, store=self.store),
             insight=InsightCache(self.store),
             recommender=Recommender(parent=self),
             activity={},

@@ -23,6 +23,8 @@ from .base import (
     APIError,
     JudgeHandler,
 )
+from .courses import member_of, pop_target
+from .coursework import CourseManager
 from .manager import Readable, SubmissionManager, parse_request
 
 
@@ -44,15 +46,22 @@ class SubmissionsHandler(SubmissionHandlerBase):
     async def post(self) -> None:
         self.require_scope(SCOPE_SUBMIT)
         body = self.read_json_body(self.settings["max_submission_bytes"], "the submission")
+        target = pop_target(body)
         request = parse_request(body)
         if not self.has_scope(SCOPE_PUBLISH):
             # an unpublished problem takes no more submissions from students
             problem = await self.find_problem(request.problem, request.version)
             if problem.unpublished_at is not None:
                 raise APIError(404, f"no problem {request.problem!r}")
+        # an assignment's schedule and late policy, or an exam in progress, may refuse it
+        courses: CourseManager = self.settings["courses"]
+        admission = await courses.admit(member_of(self), request.problem, target)
         submitted = await self.submissions.submit(self.user_name, request)
+        view = submitted.view()
+        if admission is not None:
+            view["assignment"] = await courses.record(admission, submitted.row, body)
         self.set_header("Location", self.reverse_url("submission", str(submitted.row.id)))
-        self.write_json(submitted.view(), 202)
+        self.write_json(view, 202)
 
     async def get(self) -> None:
         name = self.get_query_argument("user", None) or self.user_name

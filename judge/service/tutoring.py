@@ -5,12 +5,16 @@ Only a caller holding :data:`SCOPE_TUTOR` gets past :meth:`TutoringHandler.prepa
 
 =============================================  ==============================================
 ``GET  api/tutor/problems/SLUG``               the tutor's view of a problem (``version``
-                                               optional): statement, starter, public cases,
+                                               optional; with ``user``, 403 while that
+                                               student is inside an exam, as for verdicts):
+                                               statement, starter, public cases,
                                                and the reference solution for the guard's
                                                similarity check — never hidden tests
 ``GET  api/tutor/verdicts/SLUG?user=NAME``     ``NAME``'s latest judged result on the
                                                problem as the student sees it, and their
-                                               failed attempts
+                                               failed attempts; 403 ``{"message", "exam"}``
+                                               while ``NAME`` is inside an exam (the tutor
+                                               and review are off then)
 ``POST api/tutor/guard-jobs``                  ``{"problem", "version"?, "programs": [...]}``:
                                                202 ``{"id", "status"}``; the programs are
                                                judged by a worker as an internal job (never a
@@ -29,6 +33,7 @@ from ..models import SubmissionStatus
 from ..problem import Problem
 from ..queue import Job, JobKind, JobState, valid_job_id
 from .base import APIError, JudgeHandler
+from .coursework import CourseManager
 from .manager import SubmissionManager
 from .views import result_view
 
@@ -49,13 +54,20 @@ class TutoringHandler(JudgeHandler):
         if self.user_model is not None:
             self.require_scope(SCOPE_TUTOR)
 
+    async def refuse_during_exam(self, user: str | None) -> None:
+        """403 ``{"message", "exam"}`` while ``user`` is inside an exam: no tutor, no review."""
+        if user:
+            courses: CourseManager = self.settings["courses"]
+            await courses.refuse_during_exam(user, "the tutor")
+
 
 class TutorProblemHandler(TutoringHandler):
     """``GET api/tutor/problems/SLUG``: :func:`~..local.tutor_problem_view` of a version."""
 
-    query_parameters = frozenset({"version"})
+    query_parameters = frozenset({"version", "user"})
 
     async def get(self, slug: str) -> None:
+        await self.refuse_during_exam(self.get_query_argument("user", None))
         row = await self.find_problem(slug, self.get_query_argument("version", None))
         problem = Problem.from_bundle(json.loads(await self.store.get_bundle(row.id)))
         self.write_json(tutor_problem_view(problem, row.version))
@@ -76,6 +88,7 @@ class TutorVerdictHandler(TutoringHandler):
         name = self.get_query_argument("user", None)
         if not name or len(name) > 255:
             raise APIError(400, "'user' (the student's Hub name) is required")
+        await self.refuse_during_exam(name)
         manager: SubmissionManager = self.settings["submissions"]
         listed = await manager.list(name, problem=slug, limit=50, before_id=None, instructor=False)
         judged = [r.row for r in listed if r.row.status == SubmissionStatus.JUDGED]
