@@ -72,9 +72,21 @@ export class CodeTutorAPI {
     return (await this.json<{ problems: IProblem[] }>('problems')).problems;
   }
 
-  /** Write the problem's notebook into the workspace; 409 ({@link APIError}) if it exists. */
-  async open(problem: string, overwrite = false): Promise<{ path: string }> {
-    return this.json(`problems/${encodeURIComponent(problem)}/open`, 'POST', { overwrite });
+  /**
+   * Write the problem's notebook into the workspace, its statement in `lang`
+   * first; 409 ({@link APIError}) if it exists.
+   */
+  async open(problem: string, overwrite = false, lang = 'en'): Promise<{ path: string }> {
+    return this.json(`problems/${encodeURIComponent(problem)}/open`, 'POST', { overwrite, lang });
+  }
+
+  /** Start `problem` over at `path`; the old notebook is kept at the answer's `backup`. */
+  async reset(
+    problem: string,
+    path: string,
+    lang = 'en'
+  ): Promise<{ path: string; problem: string; backup: string }> {
+    return this.json(`problems/${encodeURIComponent(problem)}/reset`, 'POST', { path, lang });
   }
 
   /** Submit the saved notebook at `path`; answers the queued submission. */

@@ -1,6 +1,8 @@
 /** Small DOM helpers shared by the widgets. */
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { generatedCaseName } from './progress';
+
 /** An element with classes, attributes and children (strings become text). */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -89,4 +91,47 @@ export function caseStatusLabel(trans: TranslationBundle, status: string): strin
     default:
       return status;
   }
+}
+
+/** A topic tag in the student's language (tags the problem set uses; others as they are). */
+export function tagLabel(trans: TranslationBundle, tag: string): string {
+  const known: { [tag: string]: () => string } = {
+    arithmetic: () => trans.__('arithmetic'),
+    bfs: () => trans.__('bfs'),
+    'binary-search': () => trans.__('binary-search'),
+    conditionals: () => trans.__('conditionals'),
+    dfs: () => trans.__('dfs'),
+    dicts: () => trans.__('dicts'),
+    dp: () => trans.__('dp'),
+    functions: () => trans.__('functions'),
+    graphs: () => trans.__('graphs'),
+    greedy: () => trans.__('greedy'),
+    hashing: () => trans.__('hashing'),
+    io: () => trans.__('io'),
+    lists: () => trans.__('lists'),
+    loops: () => trans.__('loops'),
+    math: () => trans.__('math'),
+    'prefix-sums': () => trans.__('prefix-sums'),
+    queues: () => trans.__('queues'),
+    recursion: () => trans.__('recursion'),
+    searching: () => trans.__('searching'),
+    sets: () => trans.__('sets'),
+    sorting: () => trans.__('sorting'),
+    stacks: () => trans.__('stacks'),
+    strings: () => trans.__('strings'),
+    'two-pointers': () => trans.__('two-pointers'),
+    variables: () => trans.__('variables')
+  };
+  return Object.prototype.hasOwnProperty.call(known, tag) ? known[tag]() : tag;
+}
+
+/** A case's name as shown: the judge's generated names (`public 1`, `hidden 5`) translated. */
+export function caseNameLabel(trans: TranslationBundle, name: string): string {
+  const found = generatedCaseName(name);
+  if (!found) {
+    return name;
+  }
+  return found.visibility === 'public'
+    ? trans.__('public %1', found.number)
+    : trans.__('hidden %1', found.number);
 }

@@ -8,7 +8,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, ToolbarButton, WidgetTracker } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
@@ -18,6 +18,8 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { APIError, CodeTutorAPI } from './api';
 import { ICellLike, languageOf, locateLine, studentCode } from './logic';
 import { ProblemsPanel } from './problems';
+import { ignoreKernelMetadata, resetToStarter, restoreLatest } from './student';
+import { SubmissionsView } from './submissions';
 import { IProblemContext, TutorPanel } from './tutor';
 import { VerdictCard } from './verdict';
 
@@ -30,6 +32,8 @@ export namespace CommandIDs {
   export const review = 'codetutor:review';
   export const problems = 'codetutor:show-problems';
   export const tutor = 'codetutor:show-tutor';
+  export const mySubmissions = 'codetutor:my-submissions';
+  export const reset = 'codetutor:reset-to-starter';
 }
 
 const problemsIcon = new LabIcon({
@@ -106,8 +110,10 @@ class ProblemNotebook implements IDisposable {
     readonly panel: NotebookPanel,
     private readonly api: CodeTutorAPI,
     private readonly trans: TranslationBundle,
-    private readonly onJudged: () => void
+    private readonly onJudged: () => void,
+    private readonly lang = 'en'
   ) {
+    ignoreKernelMetadata(panel.context);
     this.card = new VerdictCard({
       trans,
       showSubmission: id => void this.show(id),
@@ -133,7 +139,15 @@ class ProblemNotebook implements IDisposable {
       className: 'jp-codetutor-publishButton',
       onClick: () => void this.publish()
     });
+    this.resetButton = new ToolbarButton({
+      label: trans.__('Reset'),
+      tooltip: trans.__('Start this problem over from its starter (your notebook is kept as a copy)'),
+      className: 'jp-codetutor-resetButton',
+      onClick: () => void this.reset()
+    });
     panel.toolbar.insertItem(10, 'codetutor-submit', this.submitButton);
+    panel.toolbar.insertItem(10, 'codetutor-reset', this.resetButton);
+    this.resetButton.hide();
     panel.toolbar.insertItem(11, 'codetutor-publish', this.publishButton);
     this.submitButton.hide();
     this.publishButton.hide();
@@ -156,6 +170,7 @@ class ProblemNotebook implements IDisposable {
     const problem = this.problem;
     const authoring = problem !== null && isAuthoring(this.panel);
     this.submitButton.setHidden(problem === null || authoring);
+    this.resetButton.setHidden(problem === null || authoring);
     this.publishButton.setHidden(!authoring);
   }
 
@@ -216,10 +231,34 @@ class ProblemNotebook implements IDisposable {
     }
   }
 
-  /** Show one earlier submission in the card. */
+  /** Reset this notebook to the problem's starter, keeping a copy of it. */
+  async reset(): Promise<void> {
+    const problem = this.problem;
+    if (problem && !this.submitting) {
+      await resetToStarter(this.api, this.trans, this.panel.context, problem, this.lang);
+    }
+  }
+
+  /** After a reload: the last verdict again, or the live stream of one still being judged. */
+  async restore(): Promise<void> {
+    const problem = this.problem;
+    if (!problem || this.submitting || this.card.stage !== null) {
+      return;
+    }
+    try {
+      const latest = await restoreLatest(this.api, problem, this.card, () => !this.submitting);
+      if (latest && latest.status === 'judged') {
+        this.onJudged();
+      }
+    } catch {
+      // nothing to restore: the card stays hidden until the next submission
+    }
+  }
+
+  /** Show one earlier submission in the card, with its own code. */
   async show(id: number): Promise<void> {
     try {
-      this.card.showSubmission(await this.api.submission(id));
+      this.card.showSubmission(await this.api.submission(id), true);
     } catch (error) {
       this.card.showFailure((error as Error).message);
     }
@@ -279,11 +318,13 @@ class ProblemNotebook implements IDisposable {
     this._disposed = true;
     this.card.dispose();
     this.submitButton.dispose();
+    this.resetButton.dispose();
     this.publishButton.dispose();
   }
 
   readonly card: VerdictCard;
   readonly submitButton: ToolbarButton;
+  readonly resetButton: ToolbarButton;
   readonly publishButton: ToolbarButton;
   private submitting = false;
   private _disposed = false;
@@ -297,13 +338,14 @@ class ProblemNotebookExtension
     private readonly api: CodeTutorAPI,
     private readonly trans: TranslationBundle,
     private readonly onJudged: () => void,
-    private readonly onCreated: (item: ProblemNotebook) => void
+    private readonly onCreated: (item: ProblemNotebook) => void,
+    private readonly lang = 'en'
   ) {}
 
   readonly items = new Map<NotebookPanel, ProblemNotebook>();
 
   createNew(panel: NotebookPanel): IDisposable {
-    const item = new ProblemNotebook(panel, this.api, this.trans, this.onJudged);
+    const item = new ProblemNotebook(panel, this.api, this.trans, this.onJudged, this.lang);
     this.items.set(panel, item);
     this.onCreated(item);
     return new DisposableDelegate(() => {
@@ -333,7 +375,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const openProblem = async (problem: string): Promise<void> => {
       let path: string;
       try {
-        path = (await api.open(problem)).path;
+        path = (await api.open(problem, false, lang)).path;
       } catch (error) {
         // 409: the student already has a copy; open that one, never overwrite it
         if (error instanceof APIError && error.status === 409 && typeof error.body.path === 'string') {
@@ -345,7 +387,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       await app.commands.execute('docmanager:open', { path, factory: 'Notebook' });
     };
 
-    const problemsPanel = new ProblemsPanel({ api, trans, lang, openProblem });
+    const submissionsTracker = new WidgetTracker<SubmissionsView>({
+      namespace: 'codetutor-submissions'
+    });
+    const openSubmissions = (): void => void app.commands.execute(CommandIDs.mySubmissions);
+    const problemsPanel = new ProblemsPanel({ api, trans, lang, openProblem, openSubmissions });
     problemsPanel.title.icon = problemsIcon;
     const tutorPanel = new TutorPanel({ api, trans, lang });
     tutorPanel.title.icon = tutorIcon;
@@ -356,6 +402,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(tutorPanel, tutorPanel.id);
     }
     void problemsPanel.refresh();
+    if (restorer) {
+      void restorer.restore(submissionsTracker, {
+        command: CommandIDs.mySubmissions,
+        name: () => 'my-submissions'
+      });
+    }
 
     const extension = new ProblemNotebookExtension(
       api,
@@ -363,12 +415,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       () => void problemsPanel.refresh(),
       item => {
         void item.panel.context.ready.then(() => {
-          void item.loadHistory();
+          void item.restore();
           if (tracker.currentWidget === item.panel) {
             tutorPanel.setProblem(item.tutorContext());
           }
         });
-      }
+      },
+      lang
     );
     app.docRegistry.addWidgetExtension('Notebook', extension);
 
@@ -396,6 +449,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => {
         app.shell.activateById(tutorPanel.id);
         return tutorPanel.review();
+      }
+    });
+    app.commands.addCommand(CommandIDs.reset, {
+      label: trans.__('Reset Problem to Starter'),
+      isEnabled: () => !!current()?.problem,
+      execute: () => current()?.reset()
+    });
+    app.commands.addCommand(CommandIDs.mySubmissions, {
+      label: trans.__('My Submissions'),
+      execute: async () => {
+        let view = submissionsTracker.currentWidget;
+        if (!view || view.isDisposed) {
+          view = new SubmissionsView({ api, trans, lang });
+          app.shell.add(view, 'main');
+          await submissionsTracker.add(view);
+        }
+        app.shell.activateById(view.id);
+        await view.refresh();
       }
     });
     app.commands.addCommand(CommandIDs.problems, {

@@ -24,6 +24,8 @@ export interface ISubmission {
   time_ms: number | null;
   created_at?: string;
   result?: IJudgeResult | null;
+  /** The submitted code (one submission read alone, not in a listing). */
+  code?: string | null;
 }
 
 /** One test case of a judged submission (hidden cases carry only the first four). */

@@ -2,7 +2,10 @@
  * The Tutor panel (right sidebar): a chat about the open problem notebook with
  * streamed replies, a Hint button that climbs the hint ladder, Stop, a clear
  * notice when rate-limited, and the code review of the open notebook whose
- * findings jump to their cell and line.
+ * findings jump to their cell and line. Each problem has its own conversation,
+ * kept in the browser's storage so it comes back after a reload; the message
+ * box counts characters against the tutor's limit and keeps a message that is
+ * too long.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
@@ -10,6 +13,13 @@ import { Widget } from '@lumino/widgets';
 import { CodeTutorAPI, TutorChat } from './api';
 import { button, h } from './dom';
 import { ChatReply, IChatEvent, IFinding, replyOrigin } from './logic';
+import {
+  appendMessage,
+  chatKey,
+  IStoredMessage,
+  messageBudget,
+  parseConversation
+} from './progress';
 
 /** What the panel needs to know about the notebook in front of the student. */
 export interface IProblemContext {
@@ -50,6 +60,8 @@ export class TutorPanel extends Widget {
       placeholder: trans.__('Ask the tutor about this problem (Enter to send)'),
       'aria-label': trans.__('Your question')
     });
+    this._input.addEventListener('input', () => this.updateCount());
+    this._count = h('div', { class: 'jp-codetutor-count', 'aria-live': 'polite' });
     this._input.addEventListener('keydown', event => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -87,6 +99,7 @@ export class TutorPanel extends Widget {
         'div',
         { class: 'jp-codetutor-compose' },
         this._input,
+        this._count,
         h('div', { class: 'jp-codetutor-actions' }, this._hint, this._stop, this._send)
       ),
       h('div', { class: 'jp-codetutor-actions' }, this._review),
@@ -98,10 +111,72 @@ export class TutorPanel extends Widget {
   /** Follow the notebook in front of the student (null: none is a problem notebook). */
   setProblem(context: IProblemContext | null): void {
     const { trans } = this.options;
+    const changed = context?.problem !== this._problem?.problem;
     this._problem = context;
     this._context.textContent = context
       ? trans.__('About: %1', context.problem)
       : trans.__('Open a problem notebook to ask the tutor.');
+    this._context.dataset.problem = context?.problem ?? '';
+    if (changed) {
+      this.showConversation(context?.problem ?? null);
+    }
+    this.updateButtons();
+    this.updateCount();
+  }
+
+  /** Show the stored conversation about `problem` (none: an empty log). */
+  private showConversation(problem: string | null): void {
+    this._log.replaceChildren();
+    this._notice.textContent = '';
+    if (!problem) {
+      return;
+    }
+    for (const message of this.conversation(problem)) {
+      const bubble = this.addMessage(message.who, message.text);
+      for (const note of message.notes ?? []) {
+        bubble.append(h('div', { class: 'jp-codetutor-muted' }, note));
+      }
+    }
+    if (this._reply && this._bubble && this._replyProblem === problem) {
+      this._log.append(this._bubble);
+    }
+  }
+
+  /** The stored conversation about `problem`. */
+  conversation(problem: string): IStoredMessage[] {
+    try {
+      return parseConversation(
+        window.localStorage.getItem(chatKey(this.options.api.settings.baseUrl, problem))
+      );
+    } catch {
+      return [];
+    }
+  }
+
+  private remember(problem: string, ...messages: IStoredMessage[]): void {
+    let stored = this.conversation(problem);
+    for (const message of messages) {
+      stored = appendMessage(stored, message);
+    }
+    try {
+      window.localStorage.setItem(
+        chatKey(this.options.api.settings.baseUrl, problem),
+        JSON.stringify(stored)
+      );
+    } catch {
+      // storage full or disabled: the conversation lasts until the page is reloaded
+    }
+  }
+
+  /** Show the message's length against the tutor's limit; refuse Send past it. */
+  private updateCount(): void {
+    const { trans } = this.options;
+    const budget = messageBudget(this._input.value);
+    this._count.textContent = trans.__('%1 / %2 characters', budget.count, budget.max);
+    this._count.classList.toggle('jp-mod-over', budget.over);
+    this._count.title = budget.over
+      ? trans.__('Too long: the tutor reads at most %1 characters.', budget.max)
+      : '';
     this.updateButtons();
   }
 
@@ -112,7 +187,8 @@ export class TutorPanel extends Widget {
 
   private updateButtons(): void {
     const ready = this._problem !== null;
-    this._send.disabled = !ready || this.streaming;
+    this._send.disabled =
+      !ready || this.streaming || messageBudget(this._input.value ?? '').over;
     this._hint.disabled = !ready || this.streaming;
     this._stop.disabled = !this.streaming;
     this._review.disabled = !ready || this._reviewing;
@@ -134,13 +210,27 @@ export class TutorPanel extends Widget {
     if (!context || this.streaming || (!message && !hint)) {
       return;
     }
+    const budget = messageBudget(message);
+    if (budget.over) {
+      // kept in the box, to be shortened
+      this._notice.textContent = trans.__(
+        'Your message has %1 characters; the tutor reads at most %2. Shorten it and send again.',
+        budget.count,
+        budget.max
+      );
+      return;
+    }
     this._notice.textContent = '';
-    this.addMessage('student', hint && !message ? trans.__('Hint, please.') : message);
+    const asked = hint && !message ? trans.__('Hint, please.') : message;
+    this.addMessage('student', asked);
+    this._asked = { problem: context.problem, text: asked, typed: this._input.value };
     this._input.value = '';
+    this.updateCount();
     const bubble = this.addMessage('tutor', '');
     bubble.classList.add('jp-mod-streaming');
     this._reply = new ChatReply();
     this._bubble = bubble;
+    this._replyProblem = context.problem;
     this.updateButtons();
     try {
       await context.save();
@@ -204,6 +294,23 @@ export class TutorPanel extends Widget {
     if (reply.stopped) {
       bubble.append(h('div', { class: 'jp-codetutor-muted' }, trans.__('Stopped.')));
     }
+    const notes = Array.from(bubble.querySelectorAll('.jp-codetutor-muted')).map(
+      note => note.textContent ?? ''
+    );
+    if (!reply.error && this._asked && this._replyProblem) {
+      this.remember(
+        this._replyProblem,
+        { who: 'student', text: this._asked.text },
+        { who: 'tutor', text: reply.text, ...(notes.length ? { notes } : {}) }
+      );
+    }
+    if (reply.error && this._asked && !this._input.value) {
+      // not answered: the student's message goes back into the box
+      this._input.value = this._asked.typed;
+      this.updateCount();
+    }
+    this._asked = null;
+    this._replyProblem = null;
     if (reply.error) {
       bubble.remove();
       this._notice.textContent = reply.rateLimited
@@ -322,6 +429,9 @@ export class TutorPanel extends Widget {
   private _chat: TutorChat | null = null;
   private _reply: ChatReply | null = null;
   private _bubble: HTMLElement | null = null;
+  private _replyProblem: string | null = null;
+  private _asked: { problem: string; text: string; typed: string } | null = null;
+  private _count: HTMLDivElement;
   private _reviewing = false;
   private _context: HTMLDivElement;
   private _log: HTMLDivElement;

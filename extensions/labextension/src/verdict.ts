@@ -10,7 +10,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { closeIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { caseStatusLabel, h, verdictLabel } from './dom';
+import { caseNameLabel, caseStatusLabel, h, verdictLabel } from './dom';
 import {
   formatScore,
   formatTime,
@@ -114,10 +114,17 @@ export class VerdictCard extends Widget {
     this.fitContent();
   }
 
-  /** Show a submission in whatever stage it is. */
-  showSubmission(sub: ISubmission): void {
+  /**
+   * Show a submission in whatever stage it is. With `withCode`, an earlier
+   * submission is shown with its own code (not the notebook's), and the error's
+   * place refers to that code.
+   */
+  showSubmission(sub: ISubmission, withCode = false): void {
     const { trans } = this.options;
     this.show();
+    this._withCode = withCode;
+    this._shown = sub.id;
+    this.node.dataset.submission = String(sub.id);
     this._stage = stageOf(sub.status);
     if (sub.status === 'queued') {
       this.renderStage(trans.__('Queued…'), 'queued');
@@ -176,10 +183,10 @@ export class VerdictCard extends Widget {
       const when = sub.created_at ? new Date(sub.created_at).toLocaleString() : '';
       const item = h(
         'li',
-        {},
+        { 'data-submission': String(sub.id) },
         h(
           'button',
-          { class: 'jp-codetutor-link', type: 'button' },
+          { class: 'jp-codetutor-link', type: 'button', title: trans.__('Show submission %1 with its code', sub.id) },
           `#${sub.id}`
         ),
         ' ',
@@ -266,7 +273,17 @@ export class VerdictCard extends Widget {
         { class: 'jp-codetutor-error' },
         h('div', { class: 'jp-codetutor-errorMessage' }, error.message)
       );
-      if (error.cell !== undefined && error.cell !== null) {
+      if (this._withCode && error.cell !== undefined && error.cell !== null) {
+        box.append(
+          h(
+            'div',
+            { class: 'jp-codetutor-muted' },
+            error.line !== undefined && error.line !== null
+              ? trans.__('In code cell %1, line %2 of this submission', error.cell + 1, error.line)
+              : trans.__('In code cell %1 of this submission', error.cell + 1)
+          )
+        );
+      } else if (error.cell !== undefined && error.cell !== null) {
         const where =
           error.line !== undefined && error.line !== null
             ? trans.__('In your code cell %1, line %2', error.cell + 1, error.line)
@@ -284,6 +301,9 @@ export class VerdictCard extends Widget {
     }
     if (result.cases.length) {
       body.push(this.casesTable(result.cases));
+    }
+    if (this._withCode && typeof sub.code === 'string') {
+      body.push(submittedCode(trans, sub));
     }
     this._body.replaceChildren(...body);
     this.fitContent();
@@ -313,7 +333,7 @@ export class VerdictCard extends Widget {
         h(
           'td',
           {},
-          c.name,
+          caseNameLabel(trans, c.name),
           hidden ? h('span', { class: 'jp-codetutor-hiddenMark' }, ` (${trans.__('hidden')})`) : ''
         ),
         h(
@@ -334,9 +354,34 @@ export class VerdictCard extends Widget {
     );
   }
 
+  /** The submission shown now, or null. */
+  get shown(): number | null {
+    return this._shown;
+  }
+
   private _stage: Stage | null = null;
+  private _shown: number | null = null;
+  private _withCode = false;
   private _height = -1;
   private _inner: HTMLDivElement;
   private _body: HTMLDivElement;
   private _history: HTMLDetailsElement;
+}
+
+/** An earlier submission's code, with line numbers, under its verdict. */
+export function submittedCode(trans: TranslationBundle, sub: ISubmission): HTMLElement {
+  const when = sub.created_at ? new Date(sub.created_at).toLocaleString() : '';
+  const lines = (sub.code ?? '').split('\n');
+  const width = String(lines.length).length;
+  const numbered = lines.map((line, i) => `${String(i + 1).padStart(width)}  ${line}`).join('\n');
+  return h(
+    'section',
+    { class: 'jp-codetutor-submittedCode', 'aria-label': trans.__('Submitted code') },
+    h(
+      'div',
+      { class: 'jp-codetutor-muted' },
+      trans.__('The code of submission #%1 (%2), not your notebook now:', sub.id, when)
+    ),
+    h('pre', { class: 'jp-codetutor-code' }, numbered)
+  );
 }
