@@ -42,6 +42,13 @@ from .handlers import (
 )
 from .model import InsightCache
 from .recommend import Recommender
+from .similarity_handlers import (
+    SimilarityFileHandler,
+    SimilarityHandler,
+    SimilarityPairHandler,
+    SimilarityRunHandler,
+)
+from .similarity_report import SimilarityChecker
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -53,6 +60,11 @@ ROUTES: list[Route] = [
     (r"students/([^/]+)", StudentHandler, None),
     ("conversations", ConversationsHandler, None),
     (r"conversations/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", ConversationsHandler, None),
+    (r"similarity\.(csv|json)", SimilarityFileHandler, None),
+    ("similarity", SimilarityHandler, None),
+    ("similarity/run", SimilarityRunHandler, None),
+    (r"similarity/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", SimilarityHandler, None),
+    (r"similarity/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})/pair", SimilarityPairHandler, None),
     ("oauth_callback", HubCallbackHandler, None),
 ]
 
@@ -64,7 +76,7 @@ class DashboardApp(WebServiceApp):
     description = "Run the instructors' class dashboard (a JupyterHub service)."
     logger_name = "codetutor.insight"
 
-    classes = [Store, HubOAuth, Recommender]
+    classes = [Store, HubOAuth, Recommender, SimilarityChecker]
 
     default_port = 10103
     default_prefix = "/services/dashboard/"
@@ -88,10 +100,12 @@ class DashboardApp(WebServiceApp):
         "port": "DashboardApp.port",
         "base-url": "DashboardApp.base_url",
         "db-url": "DashboardApp.db_url",
+        "archive": "SimilarityChecker.archive_dir",
     }
 
     store: Store
     transcripts: Transcripts
+    similarity: SimilarityChecker
 
     def make_store(self) -> Store:
         return Store(parent=self, url=self.db_url) if self.db_url else Store(parent=self)
@@ -100,6 +114,10 @@ class DashboardApp(WebServiceApp):
         self.transcripts = Transcripts(parent=self)
         self.store = self.make_store()
         await self.store.connect()
+        self.similarity = SimilarityChecker(
+            parent=self, store=self.store, transcripts=self.transcripts
+        )
+        self.similarity.start()
 
     async def health(self) -> dict[str, Any]:
         """The /health document: ``unavailable`` (503) while the judge's database does not answer."""
@@ -127,6 +145,7 @@ class DashboardApp(WebServiceApp):
             insight=InsightCache(self.store),
             recommender=Recommender(parent=self),
             transcripts=self.transcripts,
+            similarity=self.similarity,
             hub_auth=HubOAuth(parent=self, base_url=self.base_url),
             service_name=self.service_name,
             templates=jinja2.Environment(
@@ -137,5 +156,6 @@ class DashboardApp(WebServiceApp):
         )
 
     async def teardown(self) -> None:
+        await self.similarity.stop()
         await self.transcripts.close()
         await self.store.close()

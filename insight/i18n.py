@@ -70,6 +70,37 @@ TEXT: dict[str, dict[str, str]] = {
     "first_accepted": {"en": "First accepted", "ko": "첫 정답"},
     "best_score": {"en": "Best score", "ko": "최고 점수"},
     "records": {"en": "Problems tried", "ko": "시도한 문제"},
+    "similarity": {"en": "Similar submissions", "ko": "유사 제출"},
+    "compare_now": {"en": "Compare now", "ko": "지금 비교"},
+    "threshold": {"en": "threshold", "ko": "기준값"},
+    "compared": {"en": "Students compared", "ko": "비교한 학생"},
+    "pairs": {"en": "Similar pairs", "ko": "유사한 쌍"},
+    "clusters": {"en": "Groups of three or more", "ko": "세 명 이상 묶음"},
+    "top_similarity": {"en": "Highest", "ko": "최고 유사도"},
+    "similarity_score": {"en": "Similarity", "ko": "유사도"},
+    "shared_tokens": {"en": "Matching tokens", "ko": "일치 토큰"},
+    "side_by_side": {"en": "Side by side", "ko": "나란히 보기"},
+    "no_pairs": {"en": "No similar pairs.", "ko": "유사한 쌍이 없습니다."},
+    "compared_submission": {"en": "Submission compared", "ko": "비교한 제출"},
+    "tutor_questions": {"en": "Questions to the tutor", "ko": "튜터 질문"},
+    "first_question": {"en": "First question", "ko": "첫 질문"},
+    "similarity_note": {
+        "en": "Each student's best submission per problem, compared after names, literals, "
+        "comments, dead code and the starter code are set aside. Similarity is a reason to "
+        "look, not proof.",
+        "ko": "문제마다 학생별 최고 점수 제출을 이름, 리터럴, 주석, 죽은 코드, 시작 코드를 "
+        "제외하고 비교합니다. 유사도는 살펴볼 이유일 뿐 증거가 아닙니다.",
+    },
+    "activity_note": {
+        "en": "Submission times and tutor use on this problem: a student who asked for many "
+        "hints and then matched another's code is a different story from one who did not.",
+        "ko": "이 문제의 제출 시각과 튜터 사용: 힌트를 많이 요청한 뒤 다른 학생과 코드가 "
+        "일치한 경우는 그렇지 않은 경우와 다르게 봐야 합니다.",
+    },
+    "highlight_note": {
+        "en": "Matching regions are highlighted.",
+        "ko": "일치하는 부분이 강조되어 있습니다.",
+    },
 }
 
 VERDICTS: dict[str, dict[str, str]] = {

@@ -19,6 +19,7 @@ class Endpoint(StrEnum):
     DASHBOARD = "dashboard"
     STUDENT = "student"
     GRADEBOOK = "gradebook"
+    SIMILARITY = "similarity"
     HEALTH = "health"
     METRICS = "metrics"
     OAUTH_CALLBACK = "oauth_callback"

@@ -6,10 +6,11 @@ The pipeline, one small step each:
    the original text, so that matches are shown on the code the student wrote.
    Comments, blank lines and whitespace are dropped; names are abstracted to ``V``
    (attribute names after ``.``, builtins and keywords stay: a renamer does not touch
-   them), numbers to ``N``, strings to ``S``; a ``for``/``while`` header becomes one
+   them), numbers to ``N``, strings to ``S``, indentation kept only as statement ends; a ``for``/``while`` header becomes one
    ``L`` (so that changing a loop's form leaves its body matching); docstrings, code
    after ``return``/``raise``/``break``/``continue``, ``if False:`` blocks and
-   functions that nothing calls (other than the starter's) are dead code and dropped.
+   functions that nothing calls (other than the starter's, when known) are dead code
+   and dropped.
 2. :class:`Fingerprint`: each token becomes one character, and copydetect's winnowing
    (Schleimer, Wilkerson and Aiken's robust winnowing; ``copydetect.utils``) picks
    fingerprints of ``k``-token windows. Fingerprints of the starter code and of the
@@ -52,7 +53,8 @@ MIN_TOKENS = 15
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
-STRUCTURE = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}"}
+SKIPPED |= {tokenize.INDENT, tokenize.DEDENT}  # blocks show in the statements around them
+STRUCTURE = {tokenize.NEWLINE: ";"}
 FENCED = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.S)
 
 
@@ -102,6 +104,11 @@ def _dead_lines(tree: ast.Module, keep: frozenset[str]) -> tuple[set[int], set[t
             body = getattr(node, name, None)
             if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
                 block(body)
+    definitions = (
+        ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
+    )
+    if not keep and all(isinstance(s, definitions) for s in tree.body):
+        return dead, loops  # no entry point known: every function may be one
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     for stmt in tree.body:
@@ -138,6 +145,7 @@ def normalize(code: str, keep: Iterable[str] = ()) -> list[Token]:
             start = starts[row - 1] + col if row - 1 < len(starts) else len(code)
             end_row, end_col = tok.end
             end = starts[end_row - 1] + end_col if end_row - 1 < len(starts) else len(code)
+            start, end = min(start, len(code)), min(end, len(code))
             if (row, col) in loops and text in ("for", "while", "async"):
                 in_header, depth = True, 0
                 out.append(Token("L", start, end))
@@ -252,7 +260,8 @@ class Fingerprint:
 def boilerplate_hashes(sources: Iterable[str], alphabet: Alphabet, k: int, window: int) -> set[int]:
     """Every fingerprint of ``sources`` (starter code, examples), without winnowing's gaps."""
     found: set[int] = set()
-    for source in sources:
+    sources = list(sources)
+    for source in [*sources, "\n".join(sources)]:
         text = alphabet.encode(normalize(source))
         if len(text) >= k:
             hashes, _ = get_document_fingerprints(text, k, 1)
