@@ -90,7 +90,7 @@ def test_loop_headers_and_dead_code_are_set_aside() -> None:
 
 
 def test_the_starter_code_and_the_examples_are_excluded() -> None:
-    codes, notebook = load("two-sum")
+    _codes, notebook = load("two-sum")
     boilerplate, keep = sim.notebook_boilerplate(notebook)
     assert keep == {"two_sum"}
     assert any("two_sum([8, 3, 5, 2], 10)" in b for b in boilerplate)
