@@ -45,6 +45,7 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 AFTER_CLOSE = ("refuse", "practice")
 MAX_EXAM_MINUTES = 7 * 24 * 60
 MAX_PROBLEMS = 200
+MIN_YEAR, MAX_YEAR = 1970, 9000
 
 
 class CourseError(JudgeException):
@@ -140,6 +141,9 @@ def parse_time(value: Any, name: str) -> datetime:
         raise CourseError(f"{name} is not an ISO 8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         raise CourseError(f"{name} needs a UTC offset (e.g. +09:00 or Z)")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        # far enough from datetime's limits that a year of late hours still fits
+        raise CourseError(f"{name} must be in the years {MIN_YEAR} to {MAX_YEAR}")
     return parsed.astimezone(UTC)
 
 
