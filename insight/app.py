@@ -10,6 +10,9 @@ Serves, under its prefix (``/services/dashboard/`` when the Hub runs it):
   problems the recommender would give them next with its reasons, and their
   record on each problem tried;
 - ``gradebook.csv`` and ``gradebook.json``: the gradebook as a download;
+- ``gradebook``, ``submissions``, ``submissions/ID``, ``submissions/ID/diff``,
+  ``submissions.zip``: students' work, code and hidden-case details included
+  (:mod:`.submission_pages`);
 - ``oauth_callback``: the end of the Hub's OAuth login;
 - ``health`` and ``metrics`` (no authentication).
 
@@ -33,7 +36,7 @@ from codetutor.judge.store import Store
 from codetutor.tutor.transcripts import Transcripts
 from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 
-from . import metrics
+from . import metrics, submission_pages
 from .handlers import (
     ConversationsHandler,
     DashboardHandler,
@@ -60,6 +63,7 @@ ROUTES: list[Route] = [
     (r"students/([^/]+)", StudentHandler, None),
     ("conversations", ConversationsHandler, None),
     (r"conversations/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", ConversationsHandler, None),
+    *submission_pages.ROUTES,
     (r"similarity\.(csv|json)", SimilarityFileHandler, None),
     ("similarity", SimilarityHandler, None),
     ("similarity/run", SimilarityRunHandler, None),
