@@ -193,23 +193,29 @@ class JudgeKernelClient(AsyncKernelClient):
     def _create_connected_socket(
         self, channel: str, identity: bytes | None = None
     ) -> zmq.sugar.socket.Socket:
+        if channel not in ("shell", "iopub"):
+            # Shell and IOPub are all the judge uses (see JudgeKernelManager).
+            raise EndpointError(f"the judge does not open the {channel} channel")
         url = self._make_url(channel)
         self.check_endpoint(url)
-        sock = self.context.socket(
-            {"shell": zmq.DEALER, "iopub": zmq.SUB, "stdin": zmq.DEALER, "control": zmq.DEALER}[
-                channel
-            ]
-            if channel != "hb"
-            else zmq.REQ
-        )
-        sock.linger = 0
-        sock.setsockopt(zmq.RECONNECT_IVL, -1)
-        sock.setsockopt(zmq.MAXMSGSIZE, int(self.max_message_bytes))
-        sock.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
-        if identity:
-            sock.identity = identity
-        self.monitors.append(sock.get_monitor_socket(zmq.EVENT_DISCONNECTED))
-        sock.connect(url)
+        sock = self.context.socket(zmq.DEALER if channel == "shell" else zmq.SUB)
+        monitor: zmq.Socket[Any] | None = None
+        try:
+            sock.linger = 0
+            sock.setsockopt(zmq.RECONNECT_IVL, -1)
+            sock.setsockopt(zmq.MAXMSGSIZE, int(self.max_message_bytes))
+            sock.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+            if identity:
+                sock.identity = identity
+            monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            sock.connect(url)
+        except BaseException:
+            # Closed here, in this thread, not by the garbage collector in some other one.
+            if monitor is not None:
+                monitor.close(linger=0)
+            sock.close(linger=0)
+            raise
+        self.monitors.append(monitor)
         return sock
 
     def disconnected(self) -> bool:
@@ -234,18 +240,22 @@ class JudgeKernelClient(AsyncKernelClient):
         return zmq.asyncio.Context()
 
     def stop_channels(self) -> None:
-        """Close every socket of this client, then its context (never raises)."""
-        for channel in (self._shell_channel, self._iopub_channel):
+        """Close every socket of this client, then its context (never raises).
+
+        Unlike jupyter_client's, this touches only the channels that were opened:
+        its ``stop_channels`` reads every channel property, and each property opens
+        its channel on first use (stdin, control: sockets made only to be closed).
+        """
+        channels = [self._shell_channel, self._iopub_channel]
+        for channel in channels:
             socket_ = getattr(channel, "socket", None)
             if socket_ is not None and not socket_.closed:
                 with contextlib.suppress(zmq.ZMQError):
                     socket_.disable_monitor()  # closes libzmq's own end of the monitor
-        with contextlib.suppress(Exception):
-            super().stop_channels()
-        for channel in (self._shell_channel, self._iopub_channel):
-            socket_ = getattr(channel, "socket", None)
-            if socket_ is not None and not socket_.closed:
-                socket_.close(linger=0)
+        for channel in channels:
+            if channel is not None:
+                with contextlib.suppress(Exception):
+                    channel.close()
         for monitor in self.monitors:
             monitor.close(linger=0)
         self.monitors = []

@@ -133,6 +133,11 @@ class SandboxPool(SandboxProvider):
                 self._refill()
                 try:
                     sandbox = await future
+                except asyncio.CancelledError:
+                    # Cancelled just after a sandbox was handed over: nobody else has it.
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        self._spawn(future.result().destroy())
+                    raise
                 finally:
                     if future in self._waiters:
                         self._waiters.remove(future)

@@ -27,6 +27,7 @@ bubblewrap:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -162,6 +163,10 @@ class Sandbox(LoggingConfigurable):
             await self._connect(prov)
         except SandboxError:
             await self.destroy()
+            raise
+        except asyncio.CancelledError:
+            # The caller gave up (a judge closing): the half-started sandbox goes too.
+            await asyncio.shield(self.destroy())
             raise
         except Exception as e:
             log_tail = self.log_tail()
