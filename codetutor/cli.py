@@ -107,9 +107,17 @@ class CodeTutorApp(CodeTutorBaseApp):
             "codetutor.tutor.app.TutorApp",
             "The AI tutor (tutor serve: chat/hint/review API; tutor check-reply: the guard).",
         ),
+        "course": (
+            "codetutor.judge.coursefiles.CourseApp",
+            "Carry a course to the next term: course export COURSE --out DIR, course import DIR.",
+        ),
         "dashboard": (
             "codetutor.insight.app.DashboardApp",
             "Run the instructors' class dashboard (JupyterHub service).",
+        ),
+        "similarity": (
+            "codetutor.insight.similarity_app.SimilarityApp",
+            "Compare the class's submissions per problem and print the similarity report.",
         ),
         "up": (
             "codetutor.hub.app.UpApp",
