@@ -84,9 +84,11 @@ class CodeTutorExtension(ExtensionApp):
             )
 
     def initialize_handlers(self) -> None:
+        from .authoring import handlers as authoring_handlers
         from .handlers import handlers
 
         self.handlers.extend(handlers())
+        self.handlers.extend(authoring_handlers())
 
     def _prepare_templates(self) -> None:
         # The extension serves JSON only: no templates.

@@ -16,6 +16,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { APIError, CodeTutorAPI } from './api';
+import { authoringPlugin, problemEvents } from './authoring';
 import { ICellLike, languageOf, locateLine, studentCode } from './logic';
 import { ProblemsPanel } from './problems';
 import { ignoreKernelMetadata, resetToStarter, restoreLatest } from './student';
@@ -402,6 +403,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(tutorPanel, tutorPanel.id);
     }
     void problemsPanel.refresh();
+    problemEvents.changed.connect(() => void problemsPanel.refresh());
     if (restorer) {
       void restorer.restore(submissionsTracker, {
         command: CommandIDs.mySubmissions,
@@ -486,4 +488,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, authoringPlugin];
