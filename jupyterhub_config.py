@@ -39,6 +39,10 @@ c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
 c.GenericOAuthenticator.username_claim = "preferred_username"
 c.GenericOAuthenticator.scope = ["openid", "profile", "email", "groups"]
 
+# the admin page links to pending sign-ups (hub/templates)
+c.JupyterHub.template_paths = settings.template_paths
+c.JupyterHub.template_vars = settings.template_vars
+
 # -- roles, groups, custom scopes ----------------------------------------------
 c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
 c.JupyterHub.load_roles = settings.load_roles()

@@ -319,6 +319,18 @@ class HubSettings(LoggingConfigurable):
         return "generic-oauth"
 
     @property
+    def template_paths(self) -> list[str]:
+        """``c.JupyterHub.template_paths``: JupyterHub's pages with Code Tutor's additions
+        (``hub/templates``: the admins' link to pending sign-ups)."""
+        return [str(Path(__file__).with_name("templates"))]
+
+    @property
+    def template_vars(self) -> dict[str, str]:
+        """``c.JupyterHub.template_vars``: where admins approve sign-ups (NativeAuthenticator's
+        page, embedded only; production's identity provider has no sign-ups here)."""
+        return {"codetutor_signups_url": "authorize" if self.embedded else ""}
+
+    @property
     def spawner_class(self) -> str:
         if self.embedded:
             return "codetutor.hub.spawner.BubblewrapSpawner"
