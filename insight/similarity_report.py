@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from traitlets import Enum, Float, Unicode, validate
+from traitlets import Enum, Float, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from codetutor.errors import CodeTutorError
@@ -220,7 +220,7 @@ class SimilarityChecker(LoggingConfigurable):
     def _check_threshold(self, proposal: Any) -> float:
         value = float(proposal["value"])
         if not 0 < value <= 1:
-            raise ValueError("SimilarityChecker.threshold must be in (0, 1]")
+            raise TraitError("SimilarityChecker.threshold must be in (0, 1]")
         return value
 
     def __init__(self, *, store: Store, transcripts: Transcripts | None = None, **kw: Any) -> None:
