@@ -119,10 +119,6 @@ class CodeTutorApp(CodeTutorBaseApp):
             "codetutor.insight.similarity_app.SimilarityApp",
             "Compare the class's submissions per problem and print the similarity report.",
         ),
-        "similarity": (
-            "codetutor.insight.similarity_app.SimilarityApp",
-            "Compare the class's submissions per problem and print the similarity report.",
-        ),
         "up": (
             "codetutor.hub.app.UpApp",
             "Run Code Tutor on this machine: JupyterHub, judge, tutor, sandboxed user servers.",
