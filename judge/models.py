@@ -300,3 +300,88 @@ class AssignmentSubmission(Base):
     practice: Mapped[bool] = mapped_column(Boolean)
     #: exams: SHA-256 of the submitted notebook (or code), shown to the student
     receipt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LTILink(Base):
+    """A resource link of an LMS course (LTI 1.3) and the AGS line item its grades go to.
+
+    Written at each launch (``codetutor.hub.lti``); read by grade passback
+    (``codetutor.judge.lti``). ``problem`` or ``assignment`` says what the link
+    opens: it was chosen by an instructor through deep linking and comes back
+    in every launch as a custom parameter.
+    """
+
+    __tablename__ = "lti_links"
+    __table_args__ = (
+        UniqueConstraint("issuer", "resource_link_id", name="uq_lti_links_issuer_resource_link"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    #: the LMS course (``context.id``) and the Code Tutor course it maps to
+    context_id: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(String(64), index=True)
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    problem: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    assignment: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: AGS: the line item scores are posted to, the course's line items, granted scopes
+    lineitem_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lineitems_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON)
+    #: NRPS: the course's membership (roster) URL
+    memberships_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LTIContext(Base):
+    """An LMS course (LTI ``context``) and where its roster is (NRPS); written at each launch."""
+
+    __tablename__ = "lti_contexts"
+    __table_args__ = (
+        UniqueConstraint("issuer", "context_id", name="uq_lti_contexts_issuer_context"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(String(64), index=True)
+    memberships_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LTIAccount(Base):
+    """A Hub user's identity at an LMS (``sub``) and the LMS courses they are in."""
+
+    __tablename__ = "lti_accounts"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_lti_accounts_issuer_subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(255), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    #: LMS ``context.id`` values the user launched from or is on the roster of
+    contexts: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LTIScore(Base):
+    """A grade sent to an LMS (AGS), or the attempt that failed: the passback's record."""
+
+    __tablename__ = "lti_scores"
+    __table_args__ = (Index("ix_lti_scores_link_user", "link_id", "user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("lti_links.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(255))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL"), nullable=True
+    )
+    score_given: Mapped[float] = mapped_column(Float)
+    score_maximum: Mapped[float] = mapped_column(Float)
+    #: ``sent`` or ``failed`` (then ``error`` says why)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

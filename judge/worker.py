@@ -81,6 +81,12 @@ class Worker(LoggingConfigurable):
         0.2, help="How long an idle worker waits for a submission before it looks for jobs."
     ).tag(config=True)
 
+    passback_class = Type(
+        default_value="codetutor.judge.lti_passback.GradePassback",
+        klass="codetutor.judge.lti_passback.GradePassback",
+        help="After each stored verdict: LTI grade passback (off without a tool config).",
+    ).tag(config=True)
+
     max_guard_programs = Int(
         32,
         help="""Most candidate programs judged for one guard job (the tutor guard sends
@@ -91,6 +97,7 @@ class Worker(LoggingConfigurable):
         super().__init__(**kwargs)
         self._problems: OrderedDict[int, Problem] = OrderedDict()
         self._judge: Any = None
+        self._passback: Any = None
         self.judged = 0
 
     @property
@@ -99,8 +106,16 @@ class Worker(LoggingConfigurable):
             self._judge = self.judge_class(parent=self)
         return self._judge
 
+    @property
+    def passback(self) -> Any:
+        if self._passback is None:
+            self._passback = self.passback_class(parent=self, store=self.store)
+        return self._passback
+
     async def close(self) -> None:
         """Release the judge's resources (its sandbox processes). Coroutine."""
+        if self._passback is not None:
+            await self._passback.drain()
         if self._judge is not None and hasattr(self._judge, "close"):
             await self._judge.close()
         self._judge = None
@@ -155,6 +170,7 @@ class Worker(LoggingConfigurable):
                 if stored:
                     await queue.notify(lease.submission_id)
                     self.judged += 1
+                    self.passback.schedule(sub.id)
                     self.log.info(
                         "judged submission %s: %s (%.0f ms)",
                         sub.id,

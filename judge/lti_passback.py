@@ -1,0 +1,271 @@
+"""LTI 1.3 grade passback (AGS): after a verdict, the student's grade goes to the LMS.
+
+:class:`GradePassback` is started by the judge worker after it stores a verdict
+(:meth:`GradePassback.schedule`). It sends a grade for every LMS resource link
+(:class:`~codetutor.judge.models.LTILink`, recorded at launch by the Hub) that
+the verdict may change, to that link's AGS line item, as the student's LMS
+identity (:class:`~codetutor.judge.models.LTIAccount`):
+
+- a link placing an **assignment** (custom parameter ``assignment``): the
+  student's points for the assignment, computed exactly as the course gradebook
+  computes them (:func:`codetutor.insight.gradebook.course_gradebook`, "best
+  within policy": late policy, extension and exam window through
+  :mod:`codetutor.judge.policy`), out of the assignment's points;
+- a link placing one **problem** (custom parameter ``problem``): the best score
+  of the student's attempts at it, out of :attr:`GradePassback.score_maximum`.
+
+The grade sent is always recomputed from every attempt, never the last verdict's
+score, so a worse resubmission cannot lower it; each score carries the time it
+was computed, and the LMS keeps the newest (AGS). Each post is recorded
+(:class:`~codetutor.judge.models.LTIScore`); the LMS's failures are retried, then
+recorded, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from pylti1p3.tool_config import ToolConfJsonFile
+from sqlalchemy import select
+from traitlets import Float, Instance, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from codetutor.insight.gradebook import course_gradebook
+
+from . import policy
+from .courses import CourseBook, as_extension, problem_points
+from .lti import find_registration, load_tool_config, put_score
+from .models import (
+    Assignment,
+    AssignmentSubmission,
+    Course,
+    LTIAccount,
+    LTILink,
+    LTIScore,
+    Problem,
+    Submission,
+    SubmissionStatus,
+    User,
+    utcnow,
+)
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Target:
+    """One grade to send: to ``link``, for ``user`` (``subject`` at the LMS)."""
+
+    link: LTILink
+    user: str
+    subject: str
+    given: float
+    maximum: float
+
+
+class GradePassback(LoggingConfigurable):
+    """Sends a student's grades to the LMS after each verdict (see the module docstring).
+
+    Disabled (every call returns ``[]``) while :attr:`tool_config_file` is empty.
+    """
+
+    store = Instance(Store, allow_none=True)
+
+    tool_config_file = Unicode(
+        "",
+        help="""pylti1p3 tool configuration (JSON) of the LMS this deployment is an LTI 1.3
+        tool of: the same file as LTIAuthenticator.tool_config_file. Empty: no passback.""",
+    ).tag(config=True)
+
+    score_maximum = Float(
+        100.0,
+        help="The maximum sent with a problem link's score (the LMS scales it to its line item).",
+    ).tag(config=True)
+
+    attempts = Int(3, help="Tries of one score post before it is recorded as failed.").tag(
+        config=True
+    )
+
+    retry_delay_s = Float(1.0, help="Wait before the second try; doubles after each.").tag(
+        config=True
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._config: ToolConfJsonFile | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tool_config_file)
+
+    def tool_config(self) -> ToolConfJsonFile:
+        if self._config is None:
+            self._config = load_tool_config(self.tool_config_file)
+        return self._config
+
+    def schedule(self, submission_id: int) -> None:
+        """Send ``submission_id``'s grades in the background (the worker goes on judging)."""
+        if not self.enabled:
+            return
+        task = asyncio.create_task(self.submission_judged(submission_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("grade passback failed: %s", task.exception())
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """Coroutine: wait (at most ``timeout_s``) for the grades being sent."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout_s)
+
+    async def submission_judged(self, submission_id: int) -> list[LTIScore]:
+        """Coroutine: send the grades that ``submission_id``'s verdict may change.
+
+        Returns the :class:`LTIScore` rows recorded (one per link reached);
+        errors of the LMS are recorded there, never raised.
+        """
+        if not self.enabled or self.store is None:
+            return []
+        # taken before the attempts are read: a grade computed from fewer attempts is
+        # older, and the LMS keeps the newest (AGS ignores an older timestamp)
+        timestamp = utcnow()
+        targets = await self.targets(submission_id)
+        return [await self._send(target, submission_id, timestamp) for target in targets]
+
+    async def targets(self, submission_id: int) -> list[Target]:
+        """Coroutine: the grades a stored verdict of ``submission_id`` calls for."""
+        assert self.store is not None
+        async with self.store.session() as s:
+            sub = await s.get(Submission, submission_id)
+            if sub is None or sub.status != SubmissionStatus.JUDGED.value:
+                return []
+            user = await s.get(User, sub.user_id)
+            problem = await s.get(Problem, sub.problem_id)
+            assert user is not None and problem is not None
+            accounts = list(await s.scalars(select(LTIAccount).where(LTIAccount.user == user.name)))
+            if not accounts:
+                return []
+            counted = await s.scalar(
+                select(AssignmentSubmission).where(
+                    AssignmentSubmission.submission_id == submission_id
+                )
+            )
+            assignment = await s.get(Assignment, counted.assignment_id) if counted else None
+            course = await s.get(Course, assignment.course_id) if assignment else None
+            linked = select(LTILink).where(LTILink.lineitem_url.is_not(None))
+            problem_links = list(await s.scalars(linked.where(LTILink.problem == problem.slug)))
+            assignment_links: list[LTILink] = []
+            if assignment is not None and course is not None:
+                assignment_links = list(
+                    await s.scalars(
+                        linked.where(
+                            LTILink.assignment == assignment.slug, LTILink.course == course.slug
+                        )
+                    )
+                )
+            versions = select(Problem.id).where(Problem.slug == problem.slug)
+            rows = await s.execute(
+                select(Submission.created_at, Submission.score).where(
+                    Submission.user_id == user.id,
+                    Submission.problem_id.in_(versions),
+                    Submission.status == SubmissionStatus.JUDGED.value,
+                )
+            )
+            attempts = [policy.Attempt(at, float(score or 0.0)) for at, score in rows]
+        grades: list[tuple[LTILink, float, float]] = []
+        if problem_links:
+            best = max((a.score for a in attempts), default=0.0)
+            given = round(best * self.score_maximum, 4)
+            grades += [(link, given, self.score_maximum) for link in problem_links]
+        if assignment_links and assignment is not None:
+            earned, points = await self.assignment_points(assignment, user)
+            grades += [(link, earned, points) for link in assignment_links]
+        targets = []
+        for link, given, maximum in grades:
+            for account in accounts:
+                if account.issuer == link.issuer and link.context_id in account.contexts:
+                    targets.append(Target(link, user.name, account.subject, given, maximum))
+        return targets
+
+    async def assignment_points(self, assignment: Assignment, user: User) -> tuple[float, float]:
+        """Coroutine: ``(earned, points)`` of ``user`` on ``assignment``, as the gradebook has it."""
+        assert self.store is not None
+        book = CourseBook(self.store)
+        attempts: dict[tuple[str, str], list[policy.Attempt]] = defaultdict(list)
+        for graded in await book.graded_attempts(assignment):
+            if graded.user == user.name:
+                attempts[graded.user, graded.problem].append(graded.attempt)
+        extension = as_extension(await book.extension(assignment, user))
+        started = await book.exam_start(assignment, user) if assignment.exam_minutes else None
+        rows = course_gradebook(
+            assignment,
+            problem_points(assignment),
+            attempts,
+            {user.name: extension} if extension is not None else {},
+            {user.name: started} if started is not None else {},
+            policy.GradeMode.BEST_WITHIN_POLICY,
+        )
+        mine = [row for row in rows if row.student == user.name]
+        points = sum(points for _, points in problem_points(assignment))
+        return round(sum(row.earned for row in mine), 4), points
+
+    async def _send(self, target: Target, submission_id: int, timestamp: datetime) -> LTIScore:
+        assert self.store is not None
+        link = target.link
+        error: str | None = None
+        delay = self.retry_delay_s
+        for attempt in range(1, self.attempts + 1):
+            try:
+                registration = find_registration(self.tool_config(), link.issuer, link.client_id)
+                post = partial(
+                    put_score,
+                    registration,
+                    link,
+                    target.subject,
+                    target.given,
+                    target.maximum,
+                    timestamp.astimezone(UTC),
+                )
+                await asyncio.get_running_loop().run_in_executor(None, post)
+                error = None
+                break
+            except Exception as e:
+                error = f"{type(e).__name__}: {e}"[:2000]
+                self.log.warning(
+                    "grade passback to %s failed (try %s of %s): %s",
+                    link.issuer,
+                    attempt,
+                    self.attempts,
+                    error,
+                )
+                if attempt < self.attempts:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+        row = LTIScore(
+            link_id=link.id,
+            user=target.user,
+            submission_id=submission_id,
+            score_given=target.given,
+            score_maximum=target.maximum,
+            status="failed" if error else "sent",
+            error=error,
+        )
+        async with self.store.session() as s:
+            s.add(row)
+        self.log.info(
+            "grade passback: %s %s/%s to %s (%s)",
+            target.user,
+            target.given,
+            target.maximum,
+            link.lineitem_url,
+            row.status,
+        )
+        return row
