@@ -38,6 +38,9 @@ c.GenericOAuthenticator.manage_groups = True
 c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
 c.GenericOAuthenticator.username_claim = "preferred_username"
 c.GenericOAuthenticator.scope = ["openid", "profile", "email", "groups"]
+# LTI 1.3 (CODETUTOR_LTI_CONFIG): launches from the LMS, recorded in the judge's database
+c.LTIAuthenticator.tool_config_file = settings.lti_config_file
+c.LTIAuthenticator.judge_db_url = settings.judge_db_url
 
 # the admin page links to pending sign-ups (hub/templates)
 c.JupyterHub.template_paths = settings.template_paths

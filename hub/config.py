@@ -285,6 +285,16 @@ class HubSettings(LoggingConfigurable):
     def _default_oauth_allowed_groups(self) -> list[str]:
         return [g for g in _env("CODETUTOR_OAUTH_ALLOWED_GROUPS").split(",") if g]
 
+    lti_config_file = Unicode(
+        help="An LTI 1.3 platform registration (pylti1p3 tool configuration JSON; docs/lti.md): "
+        "when set, users log in from the school's LMS (codetutor.hub.lti.LTIAuthenticator) "
+        "and the judge sends grades back to it. Env: CODETUTOR_LTI_CONFIG; empty: no LTI."
+    ).tag(config=True)
+
+    @default("lti_config_file")
+    def _default_lti_config_file(self) -> str:
+        return _env("CODETUTOR_LTI_CONFIG")
+
     proxy_command = List(
         Unicode(), help="configurable-http-proxy's command. Env: CODETUTOR_PROXY_COMMAND."
     ).tag(config=True)
@@ -314,6 +324,8 @@ class HubSettings(LoggingConfigurable):
 
     @property
     def authenticator_class(self) -> str:
+        if self.lti_config_file:
+            return "codetutor.hub.lti.LTIAuthenticator"
         if self.embedded:
             return "codetutor.hub.auth.CodeTutorAuthenticator"
         return "generic-oauth"
@@ -368,6 +380,9 @@ class HubSettings(LoggingConfigurable):
         ]
         if self.redis_url:
             judge.append(f"--redis-url={self.redis_url}")
+        if self.lti_config_file:
+            # grade passback after each verdict (codetutor.judge.lti_passback)
+            judge.append(f"--GradePassback.tool_config_file={self.lti_config_file}")
         tutor = [
             python,
             "-m",

@@ -310,3 +310,90 @@ def test_lti_tables_match_their_migration(tmp_path: Any) -> None:
         return found
 
     assert [d for d in run(diff()) if "lti_" in repr(d)] == []
+
+
+def test_an_assignment_placed_in_the_lms_gets_points_within_the_late_policy(
+    course: FakeLMS, lti_hub: LTIHub
+) -> None:
+    """Points out of the assignment's, as the course gradebook counts them (time injected)."""
+    from datetime import UTC, datetime, timedelta
+
+    from codetutor.judge.courses import AssignmentSpec, CourseBook, CourseSpec
+    from codetutor.judge.models import AssignmentSubmission
+    from codetutor.judge.policy import LatePolicy, credit
+
+    due = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    late = LatePolicy.from_dict({"kind": "by_date", "steps": [{"hours": 48, "credit": 0.8}]})
+    spec = AssignmentSpec(
+        slug="hw1",
+        title="Homework 1",
+        opens_at=due - timedelta(days=7),
+        due_at=due,
+        policy=late,
+        after_close="practice",
+        exam_minutes=None,
+        problems=(("add", 10.0), ("sub", 30.0)),
+    )
+
+    async def set_up() -> None:
+        await publish_problem(lti_hub.judge_db_url, "sub")
+        store = Store(url=lti_hub.judge_db_url)
+        await store.connect()
+        book = CourseBook(store)
+        row, _ = await book.put_course(CourseSpec(COURSE, "CS101", ("add", "sub")))
+        await book.put_assignment(row, spec)
+        await store.close()
+
+    run(set_up())
+    teacher = requests.Session()
+    assert launch(course, "teacher", "deep-link", teacher).status_code == 302
+    picker = teacher.get(f"{lti_hub.url}/hub/lti13/deep-link", timeout=30)
+    assert 'value="assignment:hw1"' in picker.text and "40 points" in picker.text
+    chosen = teacher.post(
+        f"{lti_hub.url}/hub/lti13/deep-link",
+        data={"item": "assignment:hw1", "_xsrf": form_of(picker.text).fields["_xsrf"]},
+        timeout=30,
+    )
+    response = form_of(chosen.text)
+    (link_id,) = requests.post(response.action, data=response.fields, timeout=30).json()["links"]
+    lineitem_id = course.course.links[link_id]["lineitem"]
+    assert course.course.lineitems[lineitem_id]["scoreMaximum"] == 40.0
+    assert launch(course, "alice", link_id, requests.Session()).status_code == 302
+
+    async def submit(problem: str, at: datetime, result: dict[str, Any]) -> float:
+        """Alice submits ``problem`` at ``at`` (the course clock); returns the points sent."""
+        sub_id = await judged_submission(lti_hub.judge_db_url, "alice@example.edu", problem, result)
+        store = Store(url=lti_hub.judge_db_url)
+        await store.connect()
+        book = CourseBook(store)
+        hw1 = await book.assignment(await book.course(COURSE), "hw1")
+        student = await store.ensure_user("alice@example.edu")
+        await book.record(
+            AssignmentSubmission(
+                submission_id=sub_id,
+                assignment_id=hw1.id,
+                user_id=student.id,
+                problem=problem,
+                submitted_at=at,
+                credit=credit(hw1, at),
+                practice=False,
+                receipt=None,
+            )
+        )
+        passback = GradePassback(store=store, tool_config_file=lti_hub.tool_config_file)
+        rows = [r for r in await passback.submission_judged(sub_id) if r.score_maximum == 40.0]
+        await store.close()
+        (row,) = rows
+        assert row.status == "sent", row.error
+        return row.score_given
+
+    # the due instant itself is on time: 10 of add's 10 points
+    assert run(submit("add", due, ACCEPTED)) == 10.0
+    # one second past the 48-hour step: no credit, the points stay
+    assert run(submit("sub", due + timedelta(hours=48, seconds=1), ACCEPTED)) == 10.0
+    # at the step's end, 80 %: half of sub's 30 points, times 0.8
+    assert run(submit("sub", due + timedelta(hours=48), HALF)) == 10.0 + 12.0
+    sent = [
+        (s["userId"], s["scoreGiven"], s["scoreMaximum"]) for s in course.course.scores[lineitem_id]
+    ]
+    assert sent == [("u-a", 10.0, 40.0), ("u-a", 10.0, 40.0), ("u-a", 22.0, 40.0)]

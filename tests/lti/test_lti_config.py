@@ -1,0 +1,26 @@
+"""LTI in the Hub's configuration: one setting turns on LMS login and grade passback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codetutor.hub.config import HubSettings
+
+
+def test_an_lti_registration_switches_login_to_the_lms_and_passback_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODETUTOR_LTI_CONFIG", raising=False)
+    plain = HubSettings(data_dir=str(tmp_path))
+    assert plain.authenticator_class == "codetutor.hub.auth.CodeTutorAuthenticator"
+    (judge,) = [s for s in plain.services() if s["name"] == "judge"]
+    assert not any("GradePassback" in arg for arg in judge["command"])
+
+    monkeypatch.setenv("CODETUTOR_LTI_CONFIG", str(tmp_path / "lti.json"))
+    for mode in ("embedded", "production"):
+        settings = HubSettings(data_dir=str(tmp_path), mode=mode)
+        assert settings.authenticator_class == "codetutor.hub.lti.LTIAuthenticator"
+        (judge,) = [s for s in settings.services() if s["name"] == "judge"]
+        assert f"--GradePassback.tool_config_file={tmp_path / 'lti.json'}" in judge["command"]
