@@ -247,8 +247,7 @@ class ProblemNotebook implements IDisposable {
       return;
     }
     try {
-      const latest = await restoreLatest(this.api, problem, this.card, () => !this.submitting);
-      if (latest && latest.status === 'judged') {
+      if (await restoreLatest(this.api, problem, this.card, () => !this.submitting)) {
         this.onJudged();
       }
     } catch {

@@ -10,34 +10,34 @@ import { INotebookModel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { CodeTutorAPI } from './api';
-import { ISubmission } from './logic';
 import { isPending, latestSubmission } from './progress';
 import { VerdictCard } from './verdict';
 
 /**
  * Show the problem's history in `card` and its latest submission: judged, its
  * verdict; still queued or running, its live stream until the verdict. Resolves
- * with the latest submission as last shown (null: none yet, or `stillWanted`
- * said no before it was shown).
+ * true when it followed a submission to its verdict (false: none was pending).
+ * `stillWanted` is asked before each change of the card (false: the student
+ * submitted again meanwhile).
  */
 export async function restoreLatest(
   api: CodeTutorAPI,
   problem: string,
   card: VerdictCard,
   stillWanted: () => boolean
-): Promise<ISubmission | null> {
+): Promise<boolean> {
   const subs = await api.submissions(problem);
   card.setHistory(subs);
   const latest = latestSubmission(subs);
   if (!latest || !stillWanted()) {
-    return null;
+    return false;
   }
   if (!isPending(latest)) {
     const full = await api.submission(latest.id);
     if (stillWanted()) {
       card.showSubmission(full);
     }
-    return full;
+    return false;
   }
   card.showSubmission(latest);
   const judged = await api.follow(latest.id, (_kind, sub) => {
@@ -50,7 +50,7 @@ export async function restoreLatest(
     card.showSubmission(final);
   }
   card.setHistory(await api.submissions(problem));
-  return final;
+  return final.status === 'judged';
 }
 
 /** The notebook as JSON, without what a kernel writes into its metadata on start. */

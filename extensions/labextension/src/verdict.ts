@@ -96,6 +96,8 @@ export class VerdictCard extends Widget {
   showSubmitting(): void {
     this.show();
     this._stage = 'submitting';
+    this._shown = null;
+    delete this.node.dataset.submission;
     this.renderStage(this.options.trans.__('Submitting…'), 'submitting');
   }
 
