@@ -4,7 +4,7 @@ The Hub runs as its own process (``python -m jupyterhub``, with
 configurable-http-proxy), reached through its proxy on loopback; the platform
 runs in a thread of the test process (``fake_lms.py``). Each has its own RSA
 keys; each fetches the other's key set over HTTP. The judge's database is a
-SQLite file both the Hub and the tests use.
+database both the Hub and the tests use, SQLite or PostgreSQL (every test runs on both).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import requests
 from codetutor.hub.config import find_proxy
 from codetutor.judge.store import Store
 from tests.e2e.helpers import free_port
+from tests.judge.service.judge_service_helpers import PostgresServer
 from tests.lti.fake_lms import FakeLMS, rsa_key_pair
 
 ADMIN_TOKEN = "lti-test-admin-token-0123456789abcdef"
@@ -73,8 +74,25 @@ def _hub_config(tmp: Path, public_port: int, tool_config: Path, judge_db_url: st
     )
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def judge_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The judge's database, once on SQLite and once on PostgreSQL (a throwaway cluster)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('lti-judge') / 'judge.sqlite'}"
+        return
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server.create_database()
+    finally:
+        server.destroy()
+
+
 @pytest.fixture(scope="module")
-def lms() -> Iterator[FakeLMS]:
+def lms(judge_db_url: str) -> Iterator[FakeLMS]:
+    """A fresh platform for each database (its course starts empty)."""
     platform = FakeLMS()
     platform.start()
     yield platform
@@ -82,14 +100,15 @@ def lms() -> Iterator[FakeLMS]:
 
 
 @pytest.fixture(scope="module")
-def lti_hub(lms: FakeLMS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LTIHub]:
+def lti_hub(
+    lms: FakeLMS, judge_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LTIHub]:
     tmp = tmp_path_factory.mktemp("lti-hub")
     private, public = rsa_key_pair()
     (tmp / "tool.key").write_text(private)
     (tmp / "tool.pub").write_text(public)
     tool_config = tmp / "lti.json"
     tool_config.write_text(json.dumps(lms.tool_configuration("tool.key", "tool.pub")))
-    judge_db_url = f"sqlite:///{tmp / 'judge.sqlite'}"
 
     async def migrate() -> None:
         store = Store(url=judge_db_url)

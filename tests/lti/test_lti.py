@@ -292,14 +292,14 @@ def test_roster_endpoint_checks_who_asks(course: FakeLMS, lti_hub: LTIHub) -> No
     assert unknown.status_code == 404 and "no LMS roster" in unknown.json()["message"]
 
 
-def test_lti_tables_match_their_migration(tmp_path: Any) -> None:
+def test_lti_tables_match_their_migration(judge_db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from codetutor.judge.models import Base
 
     async def diff() -> list[Any]:
-        store = Store(url=f"sqlite:///{tmp_path / 'judge.sqlite'}")
+        store = Store(url=judge_db_url)
         await store.upgrade()
         assert store.engine is not None
         async with store.engine.connect() as conn:
