@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from codetutor.judge import policy
+from codetutor.judge.courses import CourseBook, problem_points
+from codetutor.judge.models import Course
 
 from .history import iso
 from .model import Insight
@@ -204,6 +207,31 @@ def course_gradebook(
                     due=policy.due_for(assignment, extension),
                 )
             )
+    return rows
+
+
+async def load_course_gradebook(
+    book: CourseBook, course: Course, mode: policy.GradeMode
+) -> list[CourseGradeRow]:
+    """Coroutine: every assignment's rows of ``course``, read through ``book``.
+
+    The one way the judge API and the dashboard build a course's gradebook.
+    """
+    rows: list[CourseGradeRow] = []
+    for row in await book.assignments(course):
+        attempts: dict[tuple[str, str], list[policy.Attempt]] = defaultdict(list)
+        for graded in await book.graded_attempts(row):
+            attempts[graded.user, graded.problem].append(graded.attempt)
+        rows.extend(
+            course_gradebook(
+                row,
+                problem_points(row),
+                attempts,
+                await book.extensions(row),
+                await book.exam_starts(row) if row.exam_minutes else {},
+                mode,
+            )
+        )
     return rows
 
 

@@ -136,14 +136,15 @@ def parse_time(value: Any, name: str) -> datetime:
     if not isinstance(value, str):
         raise CourseError(f"{name} must be an ISO 8601 time with a UTC offset")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value.upper())
     except ValueError:
         raise CourseError(f"{name} is not an ISO 8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         raise CourseError(f"{name} needs a UTC offset (e.g. +09:00 or Z)")
+    # a well-formed time too far from now for a course (409: the schema cannot say it);
+    # far enough from datetime's limits that a year of late hours still fits
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        # far enough from datetime's limits that a year of late hours still fits
-        raise CourseError(f"{name} must be in the years {MIN_YEAR} to {MAX_YEAR}")
+        raise CourseError(f"{name} must be in the years {MIN_YEAR} to {MAX_YEAR}", status=409)
     return parsed.astimezone(UTC)
 
 
@@ -162,10 +163,11 @@ def _fields(
 
 
 def _title(value: Any, default: str) -> str:
+    """The title (``None``: ``default``); no NUL, which PostgreSQL cannot store."""
     if value is None:
         return default
-    if not isinstance(value, str) or not 0 < len(value) <= 255:
-        raise CourseError("title must be text of 1 to 255 characters")
+    if not isinstance(value, str) or not 0 < len(value) <= 255 or "\x00" in value:
+        raise CourseError("title must be text of 1 to 255 characters, without NUL")
     return value
 
 
@@ -195,7 +197,7 @@ def parse_assignment(data: Any) -> AssignmentSpec:
     opens_at = parse_time(data["opens_at"], "opens_at")
     due_at = parse_time(data["due_at"], "due_at")
     if due_at < opens_at:
-        raise CourseError("due_at is before opens_at")
+        raise CourseError("due_at is before opens_at", status=409)
     try:
         late = policy.LatePolicy.from_dict(data.get("late_policy"))
     except policy.PolicyError as e:
@@ -223,7 +225,8 @@ def parse_assignment(data: Any) -> AssignmentSpec:
             raise CourseError(f"problems[{i}].points must be a number from 0 to 1000000")
         problems.append((parse_slug(item["problem"], f"problems[{i}].problem"), float(points)))
     if len({p for p, _ in problems}) != len(problems):
-        raise CourseError("problems lists a problem twice")
+        # 409: a schema cannot say "unique by problem"
+        raise CourseError("problems lists a problem twice", status=409)
     return AssignmentSpec(
         slug=slug,
         title=_title(data.get("title"), slug),
@@ -240,8 +243,8 @@ def parse_extension(data: Any) -> tuple[str, policy.Extension]:
     """``{"user", "due_at"?, "time_multiplier"?}``: whose extension and what it is."""
     data = _fields(data, "the extension", ("user", "due_at", "time_multiplier"), ("user",))
     user = data["user"]
-    if not isinstance(user, str) or not 0 < len(user) <= 255:
-        raise CourseError("user must be a Hub user name")
+    if not isinstance(user, str) or not 0 < len(user) <= 255 or "\x00" in user:
+        raise CourseError("user must be a Hub user name (1 to 255 characters, without NUL)")
     due = data.get("due_at")
     multiplier = data.get("time_multiplier", 1.0)
     if isinstance(multiplier, bool) or not isinstance(multiplier, int | float):

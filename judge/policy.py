@@ -92,7 +92,7 @@ class LatePolicy:
     """What a late submission earns (see the module's docstring)."""
 
     kind: PolicyKind = PolicyKind.NONE
-    #: ``by_date``: steps with strictly increasing ``hours``
+    #: ``by_date``: steps by increasing ``hours``
     steps: tuple[CreditStep, ...] = ()
     #: ``per_hour``: the fraction lost per started hour late
     penalty: float = 0.0
@@ -138,16 +138,19 @@ class LatePolicy:
                     raise PolicyError(f"late_policy.steps[{i}] must be {{hours, credit}}")
                 hours = _number(step["hours"], f"late_policy.steps[{i}].hours", 0, MAX_HOURS)
                 credit_ = _number(step["credit"], f"late_policy.steps[{i}].credit", 0, 1)
-                if hours == 0 or (steps and hours <= steps[-1].hours):
-                    raise PolicyError("late_policy.steps[].hours must be above 0 and increasing")
+                if hours == 0:
+                    raise PolicyError(f"late_policy.steps[{i}].hours must be above 0")
                 steps.append(CreditStep(hours, credit_))
-            return cls(kind, steps=tuple(steps))
+            # in the order of their ends (of two with the same end, the first listed counts)
+            return cls(kind, steps=tuple(sorted(steps, key=lambda s: s.hours)))
         penalty = _number(data.get("penalty"), "late_policy.penalty", 0, 1)
+        if penalty == 0:
+            raise PolicyError(
+                "late_policy.penalty must be above 0 (a per_hour policy loses credit)"
+            )
         max_hours = data.get("max_hours")
         if max_hours is not None:
             max_hours = _number(max_hours, "late_policy.max_hours", 0, MAX_HOURS)
-        if penalty == 0 and max_hours is None:
-            raise PolicyError("a per_hour policy needs a penalty above 0 or max_hours")
         return cls(kind, penalty=penalty, max_hours=max_hours)
 
     def to_dict(self) -> dict[str, Any]:

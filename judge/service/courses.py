@@ -20,7 +20,7 @@ Who may do what comes from the caller's Hub groups (:class:`~..courses.Member`):
 ==============================================================  ==========================
 
 A submission counts for an assignment when ``POST api/submissions`` names it
-(``"course"`` and ``"assignment"``): see :meth:`.coursework.CourseManager.admit`.
+(``"assignment": {"course", "id"}``): see :meth:`.coursework.CourseManager.admit`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 
 from codetutor.insight.gradebook import course_gradebook_csv, course_gradebook_json
 
+from ..courses import SLUG as SLUG_RE
 from ..courses import Member
 from ..metrics import Endpoint
 from ..policy import GradeMode
@@ -48,15 +49,17 @@ def member_of(handler: JudgeHandler) -> Member:
 
 
 def pop_target(body: Any) -> tuple[str, str] | None:
-    """Take ``course`` and ``assignment`` out of a submission body (both or neither), else 400."""
-    if not isinstance(body, dict):
+    """Take ``"assignment": {"course", "id"}`` out of a submission body; 400 if malformed."""
+    if not isinstance(body, dict) or "assignment" not in body:
         return None
-    course, assignment = body.pop("course", None), body.pop("assignment", None)
-    if course is None and assignment is None:
-        return None
-    if not isinstance(course, str) or not isinstance(assignment, str):
-        raise APIError(400, "give both 'course' and 'assignment' (their ids), or neither")
-    return course, assignment
+    target = body.pop("assignment")
+    if (
+        not isinstance(target, dict)
+        or set(target) != {"course", "id"}
+        or not all(isinstance(v, str) and SLUG_RE.fullmatch(v) for v in target.values())
+    ):
+        raise APIError(400, '\'assignment\' must be {"course": ID, "id": ID}')
+    return target["course"], target["id"]
 
 
 class CourseHandlerBase(JudgeHandler):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from traitlets import Instance, Type, default
 from traitlets.config import LoggingConfigurable
 
-from codetutor.insight.gradebook import CourseGradeRow, course_gradebook
+from codetutor.insight.gradebook import CourseGradeRow, load_course_gradebook
 
 from .. import policy
 from ..courses import (
@@ -296,6 +295,11 @@ class CourseManager(LoggingConfigurable):
                 return row, ends
         return None
 
+    async def exam_problems(self, name: str) -> set[str] | None:
+        """The problems ``name`` may see now: their exam's while they are in one, else ``None``."""
+        active = await self.active_exam(name)
+        return {p for p, _ in problem_points(active[0])} if active is not None else None
+
     async def refuse_during_exam(self, name: str, what: str) -> None:
         """403 naming the exam while ``name`` is in one (the tutor and review are off)."""
         active = await self.active_exam(name)
@@ -315,7 +319,9 @@ class CourseManager(LoggingConfigurable):
         ``target`` is ``(course, assignment)`` or ``None`` (practice outside any
         assignment, or the exam the student is in). Raises :class:`CourseError`:
         403 before the opening, after the close of a ``refuse`` assignment, outside
-        an exam's window, or for a problem that is not the exam's during an exam.
+        an exam's window, or for a problem that is not the exam's during an exam;
+        404 for a course or assignment not theirs; 409 for a problem not in the
+        assignment, or an exam not started.
         """
         now = self.clock.now()
         active = await self.active_exam(member.name)
@@ -339,7 +345,7 @@ class CourseManager(LoggingConfigurable):
                     status=403,
                 )
         if problem not in [p for p, _ in problem_points(row)]:
-            raise CourseError(f"{problem!r} is not a problem of {row.slug!r}", status=400)
+            raise CourseError(f"{problem!r} is not a problem of {row.slug!r}", status=409)
         user = await self.store.ensure_user(member.name)
         extension = as_extension(await self.book.extension(row, user))
         if now < row.opens_at:
@@ -396,33 +402,16 @@ class CourseManager(LoggingConfigurable):
     ) -> tuple[Course, list[CourseGradeRow]]:
         """The course's gradebook (instructors): a row per student, assignment and problem."""
         course = await self.course_for(member, slug, instructor=True)
-        return course, await self.course_rows(course, mode)
-
-    async def course_rows(self, course: Course, mode: policy.GradeMode) -> list[CourseGradeRow]:
-        """Every assignment's rows (for everyone who submitted to it), scored by the policy."""
-        rows: list[CourseGradeRow] = []
-        for row in await self.book.assignments(course):
-            attempts: dict[tuple[str, str], list[policy.Attempt]] = defaultdict(list)
-            for graded in await self.book.graded_attempts(row):
-                attempts[graded.user, graded.problem].append(graded.attempt)
-            rows.extend(
-                course_gradebook(
-                    row,
-                    problem_points(row),
-                    attempts,
-                    await self.book.extensions(row),
-                    await self.book.exam_starts(row) if row.exam_minutes else {},
-                    mode,
-                )
-            )
-        return rows
+        return course, await load_course_gradebook(self.book, course, mode)
 
     # -- helpers --------------------------------------------------------------------
 
     async def _check_problems(self, slugs: Any) -> None:
         for slug in slugs:
             if await self.store.get_problem(slug) is None:
-                raise CourseError(f"no problem {slug!r} in the judge (publish it first)")
+                raise CourseError(
+                    f"no problem {slug!r} in the judge (publish it first)", status=404
+                )
 
     async def _course_by_id(self, course_id: int) -> Course:
         for course in await self.book.courses():

@@ -29,6 +29,10 @@ class ProblemsHandler(JudgeHandler):
                 {**view, "published": p.unpublished_at is None}
                 for view, p in zip(views, problems, strict=True)
             ]
+        # during an exam a student sees only the exam's problems
+        shown = await self.settings["courses"].exam_problems(self.user_name)
+        if shown is not None:
+            views = [view for view in views if view["id"] in shown]
         self.write_json({"problems": views})
 
     async def published_problem(self) -> Problem:
@@ -86,6 +90,9 @@ class ProblemHandler(JudgeHandler):
     async def find_problem(self, slug: str, version: Any = None) -> ProblemRow:
         """As :meth:`JudgeHandler.find_problem`; an unpublished problem is 404 for students."""
         problem = await super().find_problem(slug, version)
+        shown = await self.settings["courses"].exam_problems(self.user_name)
+        if shown is not None and slug not in shown:
+            raise APIError(404, f"no problem {slug!r} during your exam")
         if problem.unpublished_at is not None and not self.has_scope(SCOPE_PUBLISH):
             raise APIError(404, f"no problem {slug!r}")
         return problem

@@ -113,7 +113,7 @@ def test_courses_assignments_late_credit_and_the_gradebook(world: World) -> None
     r = world.eve.get("api/courses/cs101")
     assert r.status_code == 404 and r.json()["message"] == "no course 'cs101'"
 
-    target = {"course": "cs101", "assignment": "hw1"}
+    target = {"assignment": {"course": "cs101", "id": "hw1"}}
     r = world.alice.post("api/submissions", json={"problem": "add", "code": ACCEPTED, **target})
     assert r.status_code == 403 and "opens at" in r.json()["message"]
 
@@ -139,9 +139,12 @@ def test_courses_assignments_late_credit_and_the_gradebook(world: World) -> None
         f"'hw1' closed at {(DUE + 48 * HOUR).isoformat()}: submissions are no longer accepted"
     )
     r = world.alice.post(
-        "api/submissions", json={"problem": "add", "code": ACCEPTED, "course": "x"}
+        "api/submissions", json={"problem": "add", "code": ACCEPTED, "assignment": {"id": "hw1"}}
     )
-    assert r.status_code == 400 and "both" in r.json()["message"]
+    assert r.status_code == 400 and "'assignment' must be" in r.json()["message"]
+    other = {"assignment": {"course": "cs101", "id": "hw1"}}
+    r = world.alice.post("api/submissions", json={"problem": "sub", "code": ACCEPTED, **other})
+    assert r.status_code == 409 and "not a problem of 'hw1'" in r.json()["message"]
 
     best = world.teacher.get("api/courses/cs101/gradebook?mode=best").json()
     assert [(row["student"], row["earned"], row["best_score"]) for row in best["rows"]] == [
@@ -173,7 +176,7 @@ def test_exam_window_receipt_and_the_tutor_off(world: World) -> None:
     world.at(OPENS + HOUR)
     before = world.alice.get("api/courses/cs101/assignments/midterm").json()
     assert before["problems"] == [] and before["exam"]["started_at"] is None
-    target = {"course": "cs101", "assignment": "midterm"}
+    target = {"assignment": {"course": "cs101", "id": "midterm"}}
     r = world.alice.post("api/submissions", json={"problem": "sub", "code": WRONG, **target})
     assert r.status_code == 409 and "start it first" in r.json()["message"]
 
@@ -189,6 +192,12 @@ def test_exam_window_receipt_and_the_tutor_off(world: World) -> None:
     assert world.tutor.get("api/tutor/problems/add?user=teacher").status_code == 200
     r = world.alice.post("api/submissions", json={"problem": "add", "code": ACCEPTED})
     assert r.status_code == 403 and "only its problems" in r.json()["message"]
+    # other problems are hidden from her during the exam, not from others
+    assert [p["id"] for p in world.alice.get("api/problems").json()["problems"]] == ["sub"]
+    assert world.alice.get("api/problems/add").status_code == 404
+    assert world.alice.get("api/problems/add/notebook").status_code == 404
+    assert world.alice.get("api/problems/sub").status_code == 200
+    assert len(world.teacher.get("api/problems").json()["problems"]) == 2
 
     notebook = problem_notebook("sub")
     r = world.alice.post("api/submissions", json={"problem": "sub", "notebook": notebook})
@@ -203,6 +212,7 @@ def test_exam_window_receipt_and_the_tutor_off(world: World) -> None:
     r = world.alice.post("api/submissions", json={"problem": "sub", "code": WRONG, **target})
     assert r.status_code == 403 and "no longer accepted" in r.json()["message"]
     assert world.tutor.get("api/tutor/verdicts/add?user=alice").status_code == 200
+    assert len(world.alice.get("api/problems").json()["problems"]) == 2
 
 
 def test_bad_course_input_is_400_with_a_message(world: World) -> None:
@@ -210,13 +220,15 @@ def test_bad_course_input_is_400_with_a_message(world: World) -> None:
         "not json",
         {"id": "Bad Id"},
         {"id": "cs101", "teachers": []},
-        {"id": "cs101", "problems": ["missing"]},
+        {"id": "cs101", "title": "nul\x00"},
     ):
         r = world.admin.post(
             "api/courses", data=body if isinstance(body, str) else json.dumps(body)
         )
         assert r.status_code == 400, r.text
         assert r.json()["message"]
+    r = world.admin.post("api/courses", json={"id": "cs101", "problems": ["missing"]})
+    assert r.status_code == 404 and "no problem 'missing'" in r.json()["message"]
     r = world.teacher.post(
         "api/courses/cs101/assignments/hw1/extensions", json={"user": "alice", "due_at": "soon"}
     )

@@ -187,26 +187,30 @@ async def test_students_see_their_assignments_with_their_due_and_credit(
 
 
 @pytest.mark.parametrize(
-    ("fields", "message"),
+    ("fields", "message", "status"),
     [
-        ({"due_at": "2027-02-01T00:00:00+00:00"}, "before opens_at"),
-        ({"due_at": "2027-03-08T15:00:00"}, "UTC offset"),
-        ({"due_at": "next week"}, "ISO 8601"),
-        ({"problems": []}, "problems"),
-        ({"problems": [{"problem": "add", "points": -1}]}, "points"),
-        ({"problems": [{"problem": "nope"}]}, "no problem 'nope'"),
-        ({"after_close": "maybe"}, "after_close"),
-        ({"exam_minutes": 0}, "exam_minutes"),
-        ({"late_policy": {"kind": "per_hour"}}, "late_policy.penalty"),
-        ({"id": "Bad Id"}, "id must be"),
+        ({"due_at": "2027-02-01T00:00:00+00:00"}, "before opens_at", 409),
+        ({"due_at": "2027-03-08T15:00:00"}, "UTC offset", 400),
+        ({"due_at": "next week"}, "ISO 8601", 400),
+        ({"due_at": "0001-01-01T00:00:00Z"}, "years 1970 to 9000", 409),
+        ({"problems": []}, "problems", 400),
+        ({"problems": [{"problem": "add", "points": -1}]}, "points", 400),
+        ({"problems": [{"problem": "nope"}]}, "no problem 'nope'", 404),
+        ({"problems": [{"problem": "add"}, {"problem": "add"}]}, "twice", 409),
+        ({"after_close": "maybe"}, "after_close", 400),
+        ({"exam_minutes": 0}, "exam_minutes", 400),
+        ({"late_policy": {"kind": "per_hour"}}, "late_policy.penalty", 400),
+        ({"id": "Bad Id"}, "id must be", 400),
+        ({"title": "nul\x00"}, "title", 400),
+        ({"extra": 1}, "unknown field", 400),
     ],
 )
 async def test_bad_assignments_are_refused_with_a_message(
-    manager: CourseManager, fields: dict[str, Any], message: str
+    manager: CourseManager, fields: dict[str, Any], message: str, status: int
 ) -> None:
     with pytest.raises(CourseError, match=message) as raised:
         await manager.put_assignment(TEACHER, "cs101", assignment(**fields))
-    assert raised.value.status == 400
+    assert raised.value.status == status
 
 
 async def test_submissions_before_during_and_after_the_close(manager: CourseManager) -> None:
@@ -236,7 +240,7 @@ async def test_submissions_before_during_and_after_the_close(manager: CourseMana
     assert practice is not None and practice.practice and practice.credit == 0.0
     with pytest.raises(CourseError, match="not a problem of") as wrong:
         await manager.admit(ALICE, "mul", target)
-    assert wrong.value.status == 400
+    assert wrong.value.status == 409
     with pytest.raises(CourseError) as outsider:
         await manager.admit(EVE, "add", target)
     assert outsider.value.status == 404
