@@ -214,6 +214,7 @@ class LTIAuthenticator(LTI13Authenticator):
                     403, reason="only a course's instructors place Code Tutor links"
                 )
             state = {
+                "user": user.name,
                 "issuer": launch.issuer,
                 "client_id": launch.client_id,
                 "deployment_id": launch.deployment_id,
@@ -397,7 +398,10 @@ class ToolKeysHandler(BaseHandler):
     async def get(self) -> None:
         auth = self.authenticator
         client = next(iter(auth.client_id), None)
-        keys = auth.tool_config().get_jwks(auth.issuer, client)
+        try:
+            keys = auth.tool_config().get_jwks(auth.issuer, client)
+        except lti.LTIError as e:
+            raise web.HTTPError(500, reason=str(e)) from e
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(keys))
 
@@ -417,9 +421,11 @@ class DeepLinkHandler(BaseHandler):
 
     def _state(self) -> dict[str, Any]:
         raw = self.get_secure_cookie(DEEP_LINK_COOKIE)
-        if not raw:
+        state = json.loads(raw) if raw else None
+        user = self.current_user
+        if not state or user is None or state.get("user") != user.name:
             raise web.HTTPError(400, reason="no deep linking request: start it from the LMS")
-        return dict(json.loads(raw))
+        return dict(state)
 
     @web.authenticated
     async def get(self) -> None:

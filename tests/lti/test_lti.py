@@ -180,6 +180,11 @@ def test_student_launch_and_grade_passback(course: FakeLMS, lti_hub: LTIHub) -> 
     me = browser.get(f"{lti_hub.url}/hub/api/user", timeout=30)
     assert me.json()["name"] == "alice@example.edu"
     assert "alice@example.edu" in lti_hub.group(f"course:{COURSE}:students")
+    # placing content needs an instructor's deep linking launch; alice has none
+    refused = browser.get(f"{lti_hub.url}/hub/lti13/deep-link", timeout=30)
+    assert refused.status_code == 400 and "start it from the LMS" in refused.json()["message"]
+    student_dl = launch(course, "alice", "deep-link", requests.Session())
+    assert student_dl.status_code == 403
 
     async def records() -> tuple[list[LTILink], list[LTIAccount]]:
         store = Store(url=lti_hub.judge_db_url)
