@@ -36,7 +36,7 @@ from codetutor.judge.store import Store
 from codetutor.tutor.transcripts import Transcripts
 from codetutor.web import HubCallbackHandler, Route, WebServiceApp, service_application
 
-from . import metrics, submission_pages
+from . import course_pages, metrics, submission_pages
 from .handlers import (
     ConversationsHandler,
     DashboardHandler,
@@ -64,6 +64,7 @@ ROUTES: list[Route] = [
     ("conversations", ConversationsHandler, None),
     (r"conversations/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})", ConversationsHandler, None),
     *submission_pages.ROUTES,
+    *course_pages.ROUTES,
     (r"similarity\.(csv|json)", SimilarityFileHandler, None),
     ("similarity", SimilarityHandler, None),
     ("similarity/run", SimilarityRunHandler, None),
