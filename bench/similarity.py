@@ -6,7 +6,8 @@ The labelled set, per problem:
   the variants written for this bench in ``bench/similarity_variants/PROBLEM/*.py``;
 - **disguised copies** of each (``bench/similarity_disguise.py``): renamed, renamed
   into Korean, functions reordered, dead code and comments added, loop forms changed,
-  and all of these at once.
+  padding the normalizer does not look for (values computed and never read, a helper
+  whose result is thrown away), and all of these at once.
 
 Pairs of the same problem are labelled *copy* when both come from one solution and
 *independent* otherwise (a disguised copy of the reference and ``accepted.py`` are an
@@ -100,7 +101,7 @@ Scorer = Callable[[dict[str, Any]], list[tuple[int, int, float]]]
 
 def score_ours(problem: dict[str, Any]) -> list[tuple[int, int, float]]:
     alphabet = sim.Alphabet()
-    boiler = sim.boilerplate_hashes(problem["boilerplate"], alphabet, sim.DEFAULT_K, 1)
+    boiler = sim.boilerplate_hashes(problem["boilerplate"], alphabet, keep=problem["keep"])
     prints = [
         sim.Fingerprint.of(str(i), code, alphabet, boilerplate=list(boiler), keep=problem["keep"])
         for i, (_o, _d, code) in enumerate(problem["entries"])
@@ -268,7 +269,7 @@ def class_timing(
     started = time.perf_counter()
     for p, codes in classes:
         alphabet = sim.Alphabet()
-        boiler = sim.boilerplate_hashes(p["boilerplate"], alphabet, sim.DEFAULT_K, 1)
+        boiler = sim.boilerplate_hashes(p["boilerplate"], alphabet, keep=p["keep"])
         prints = [
             sim.Fingerprint.of(f"s{i}", code, alphabet, boilerplate=list(boiler), keep=p["keep"])
             for i, code in enumerate(codes)

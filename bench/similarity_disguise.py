@@ -9,6 +9,8 @@ working (``keep``: the names the judge calls, never renamed):
 - ``deadcode``: comments on lines, unused variables, a helper that is called and does
   nothing, and a function that nothing calls;
 - ``loops``: ``for x in range(...)`` as ``while``, ``for x in seq`` over indexes;
+- ``padding``: dead code of a kind the normalizer does not remove (values computed and
+  never read, a helper whose result is thrown away);
 - ``all``: rename, loop forms, reordering and dead code together.
 """
 
@@ -165,6 +167,42 @@ def deadcode(code: str, keep: set[str], rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
+def padding(code: str, keep: set[str], rng: random.Random) -> str:
+    """Dead code the normalizer does not look for: computed values nobody reads, a helper
+    that computes something whose result is thrown away."""
+    tree = ast.parse(code)
+    # each copier pads in their own way (two padded programs share no padding)
+    helper = ast.parse(
+        rng.choice(
+            [
+                "def _check(values):\n    count = 0\n    for v in values:\n"
+                "        count = count + 1\n    return count",
+                "def _validate(data):\n    if not data:\n        return False\n"
+                "    return isinstance(data, str) and len(data) > 0",
+                "def _summary(x):\n    parts = [str(p) for p in str(x).split()]\n"
+                "    return ' '.join(parts)[:40]",
+            ]
+        )
+    ).body[0]
+    assert isinstance(helper, ast.FunctionDef)
+    call = helper.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.body and node.args.args:
+            first = node.args.args[0].arg
+            unused = rng.choice(
+                [
+                    f"_size = len(str({first}))",
+                    f"_seen = [{first}]",
+                    f"_kind = type({first}).__name__",
+                ]
+            )
+            extra = ast.parse(f"{unused}\n{call}(str({first}))").body
+            at = rng.randrange(len(node.body))
+            node.body[at:at] = extra
+    tree.body = [helper, *tree.body]
+    return ast.unparse(tree) + "\n"
+
+
 def everything(code: str, keep: set[str], rng: random.Random) -> str:
     return deadcode(reorder(loops(rename(code, keep, rng), keep, rng), keep, rng), keep, rng)
 
@@ -175,5 +213,6 @@ DISGUISES: dict[str, Callable[[str, set[str], random.Random], str]] = {
     "reorder": reorder,
     "deadcode": deadcode,
     "loops": loops,
+    "padding": padding,
     "all": everything,
 }

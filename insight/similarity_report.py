@@ -159,7 +159,7 @@ def compare_problem(
     """Compare one problem's chosen submissions (and its archive); CPU-bound, synchronous."""
     boilerplate, keep = sim.notebook_boilerplate(notebook)
     alphabet = sim.Alphabet()
-    boiler = sorted(sim.boilerplate_hashes(boilerplate, alphabet, sim.DEFAULT_K, 1))
+    boiler = sorted(sim.boilerplate_hashes(boilerplate, alphabet, keep=keep))
     every = {**codes, **archive}
     prints = [
         sim.Fingerprint.of(key, code, alphabet, boilerplate=boiler, keep=keep)
