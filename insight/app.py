@@ -13,6 +13,10 @@ Serves, under its prefix (``/services/dashboard/`` when the Hub runs it):
 - ``gradebook``, ``submissions``, ``submissions/ID``, ``submissions/ID/diff``,
   ``submissions.zip``: students' work, code and hidden-case details included
   (:mod:`.submission_pages`);
+- ``similarity``, ``similarity/PROBLEM``, ``similarity/PROBLEM/pair``, ``similarity.csv``,
+  ``similarity.json``, ``POST similarity/run``: similar submissions
+  (:mod:`.similarity_handlers`), compared in the background by
+  :class:`~.similarity_report.SimilarityChecker` (``--archive=DIR``: earlier terms);
 - ``oauth_callback``: the end of the Hub's OAuth login;
 - ``health`` and ``metrics`` (no authentication).
 
