@@ -1,6 +1,7 @@
 """The dashboard's similarity report as a service: instructors only, pages, downloads, API.
 
-``codetutor dashboard`` runs as a process against a judge database with a problem
+``codetutor dashboard`` runs as a process against a judge database (SQLite and
+PostgreSQL) with a problem
 whose students handed in copies (disguised) and an independent solution, and a tutor
 transcripts database where one of them asked the tutor.
 """
@@ -77,13 +78,16 @@ async def fill_class(db_url: str, transcripts_url: str) -> None:
         await memory.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def service(
-    hub: FakeHub, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, hub: FakeHub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Dashboard, str, str]]:
     workdir = tmp_path_factory.mktemp("similarity")
     transcripts = f"sqlite:///{workdir / 'transcripts.sqlite'}"
-    db_url = f"sqlite:///{workdir / 'judge.sqlite'}"
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{workdir / 'judge.sqlite'}"
+    else:
+        db_url = request.getfixturevalue("postgres_server").create_database()
     asyncio.run(fill_class(db_url, transcripts))
     mp = pytest.MonkeyPatch()
     mp.setenv("CODETUTOR_TRANSCRIPTS_URL", transcripts)
