@@ -409,6 +409,13 @@ class HubSettings(LoggingConfigurable):
                 "command": judge,
                 "cwd": self.path("judge"),
                 "oauth_no_confirm": True,
+                # a browser's login (OAuth) carries the judge scopes its user holds, so an
+                # instructor can read the class's submissions in the browser
+                "oauth_client_allowed_scopes": [
+                    roles.SCOPE_SUBMIT,
+                    roles.SCOPE_READ_ALL,
+                    roles.SCOPE_PUBLISH,
+                ],
                 "display": False,
             },
             {

@@ -5,7 +5,8 @@
 ``submissions.zip?user=…&problem=…``     the same as notebooks in a zip
 ``submissions/ID``                       one submission: verdict, every case (hidden ones
                                          in full), the code as the judge ran it
-``submissions/ID/diff?against=OTHER``    the difference between two submissions' code
+``submissions/ID/diff?against=OTHER``    the difference between two submissions' code,
+                                         older to newer
 ``gradebook``                            the gradebook as a page: best score per student
                                          and problem, each linking to its submissions
 =======================================  ===============================================
@@ -200,7 +201,7 @@ class SubmissionPageHandler(WorkHandler):
 
 
 class SubmissionDiffHandler(WorkHandler):
-    """``GET submissions/ID/diff?against=OTHER``: what changed from OTHER to ID."""
+    """``GET submissions/ID/diff?against=OTHER``: what changed from the older to the newer."""
 
     endpoint = Endpoint.OTHER
 
@@ -209,8 +210,10 @@ class SubmissionDiffHandler(WorkHandler):
         against = self.get_query_argument("against", "")
         if not against.isdigit() or len(against) > 9:
             raise CodeTutorError("against= must name another submission (its number)", status=400)
-        new = await self.one(submission_id)
-        old = await self.one(against)
+        # older to newer, whichever of the two the page came from
+        first, second = sorted((int(submission_id), int(against)))
+        old = await self.one(str(first))
+        new = await self.one(str(second))
         context = self.context()
         context.update(
             new=row_view(new, context["lang"]),

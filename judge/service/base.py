@@ -117,6 +117,11 @@ class JudgeHandler(HubOAuthenticated, JSONHandler):
     async def prepare(self) -> None:
         super().prepare()
         model = await self.hub_auth.get_user(self, sync=False)
+        if not model and self.wants_html():
+            # a browser (an instructor opening api/submissions?user=...): log in with the
+            # Hub's OAuth, then come back here with the service's cookie
+            self.redirect(self.get_login_url())
+            return
         if not model:
             raise APIError(
                 401,
@@ -144,6 +149,11 @@ class JudgeHandler(HubOAuthenticated, JSONHandler):
                 "too many requests; slow down",
                 headers={"Retry-After": decision.retry_after_header},
             )
+
+    def wants_html(self) -> bool:
+        """Whether this is a browser navigating here (a GET that accepts HTML)."""
+        accept = self.request.headers.get("Accept", "")
+        return self.request.method == "GET" and "text/html" in accept
 
     def dump_json(self, data: Any) -> str:
         """Strict JSON: never ``NaN`` or ``Infinity`` (see :func:`~..verdict.dumps`)."""

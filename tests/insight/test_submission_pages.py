@@ -186,6 +186,9 @@ def test_a_diff_between_two_submissions(world: World) -> None:
     assert '<pre class="del">-    return a - b</pre>' in page
     assert '<pre class="add">+    # 합</pre>' in page
     assert '<pre class="add">+    return a + b</pre>' in page
+    # older to newer, from either page
+    reverse = world.get(f"submissions/{wrong}/diff?against={right}").text
+    assert '<pre class="del">-    return a - b</pre>' in reverse
     same = world.get(f"submissions/{right}/diff?against={world.ids['jisoo-add-accepted']}").text
     assert 'id="no-difference"' in same
     for bad in ("", "?against=x", "?against=1234567890"):

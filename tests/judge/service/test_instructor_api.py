@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 from judge_service_helpers import ACCEPTED, Client, FakeHub, ServiceProcess, problem_notebook
 
 SUBMIT = "custom:judge:submit"
@@ -162,3 +163,22 @@ def test_unpublish_refuses_bad_input(klass: Class) -> None:
     assert r.status_code == 400 and "published" in r.json()["message"]
     r = klass.instructor.post("api/problems/nowhere/visibility", data=b"not json")
     assert r.status_code == 400
+
+
+def test_a_browser_is_sent_to_log_in_and_a_client_gets_401(klass: Class) -> None:
+    url = klass.student.service.url("api/submissions?user=sora")
+    browser = requests.get(
+        url,
+        headers={"Accept": "text/html,application/xhtml+xml"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert browser.status_code == 302, browser.text
+    assert "/hub/api/oauth2/authorize" in browser.headers["Location"]
+    assert "client_id=service-judge" in browser.headers["Location"]
+    client = requests.get(url, headers={"Accept": "application/json"}, timeout=30)
+    assert client.status_code == 401 and "token" in client.json()["message"]
+    posted = requests.post(
+        klass.student.service.url("api/validate"), headers={"Accept": "text/html"}, timeout=30
+    )
+    assert posted.status_code == 401
