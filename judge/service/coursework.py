@@ -276,8 +276,9 @@ class CourseManager(LoggingConfigurable):
         if await self.book.exam_start(row, user) is None:
             if now < row.opens_at:
                 raise CourseError(f"{row.slug!r} opens at {iso(row.opens_at)}", status=403)
-            if now >= policy.due_for(row, extension):
-                raise CourseError(f"{row.slug!r} closed at {iso(row.due_at)}", status=403)
+            due = policy.due_for(row, extension)
+            if now >= due:
+                raise CourseError(f"{row.slug!r} closed at {iso(due)}", status=403)
             await self.book.start_exam(row, user, now)
             self.log.info("%s started exam %s/%s", member.name, course.slug, row.slug)
         return await self.assignment_view(course, row, member)

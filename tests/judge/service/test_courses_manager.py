@@ -318,6 +318,11 @@ async def test_exam_cannot_start_before_open_or_after_due(manager: CourseManager
     at(manager, DUE)
     with pytest.raises(CourseError, match="closed at"):
         await manager.start_exam(ALICE, "cs101", "exam")
+    # bob's own due time is later: he may still start, and his window ends by it
+    later = (DUE + 20 * timedelta(minutes=1)).isoformat()
+    await manager.put_extension(TEACHER, "cs101", "exam", {"user": "bob", "due_at": later})
+    started = await manager.start_exam(BOB, "cs101", "exam")
+    assert started["exam"]["ends_at"] == later and started["due"] == later
 
 
 async def test_gradebook_as_of_deadline_and_best_within_policy(manager: CourseManager) -> None:
