@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -94,6 +94,12 @@ class GradePassback(LoggingConfigurable):
         config=True
     )
 
+    record_wait_s = Float(
+        2.0,
+        help="How long a new submission's verdict waits for the submit path to record "
+        "which assignment it counts for (it is written just after the submission is queued).",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._config: ToolConfJsonFile | None = None
@@ -151,26 +157,14 @@ class GradePassback(LoggingConfigurable):
             problem = await s.get(Problem, sub.problem_id)
             assert user is not None and problem is not None
             accounts = list(await s.scalars(select(LTIAccount).where(LTIAccount.user == user.name)))
-            if not accounts:
-                return []
-            counted = await s.scalar(
-                select(AssignmentSubmission).where(
-                    AssignmentSubmission.submission_id == submission_id
-                )
+            contexts = {c for account in accounts for c in account.contexts}
+            linked = select(LTILink).where(
+                LTILink.lineitem_url.is_not(None), LTILink.context_id.in_(contexts)
             )
-            assignment = await s.get(Assignment, counted.assignment_id) if counted else None
-            course = await s.get(Course, assignment.course_id) if assignment else None
-            linked = select(LTILink).where(LTILink.lineitem_url.is_not(None))
             problem_links = list(await s.scalars(linked.where(LTILink.problem == problem.slug)))
-            assignment_links: list[LTILink] = []
-            if assignment is not None and course is not None:
-                assignment_links = list(
-                    await s.scalars(
-                        linked.where(
-                            LTILink.assignment == assignment.slug, LTILink.course == course.slug
-                        )
-                    )
-                )
+            any_assignment_link = await s.scalar(
+                linked.where(LTILink.assignment.is_not(None)).limit(1)
+            )
             versions = select(Problem.id).where(Problem.slug == problem.slug)
             rows = await s.execute(
                 select(Submission.created_at, Submission.score).where(
@@ -185,15 +179,58 @@ class GradePassback(LoggingConfigurable):
             best = max((a.score for a in attempts), default=0.0)
             given = round(best * self.score_maximum, 4)
             grades += [(link, given, self.score_maximum) for link in problem_links]
-        if assignment_links and assignment is not None:
-            earned, points = await self.assignment_points(assignment, user)
-            grades += [(link, earned, points) for link in assignment_links]
+        if any_assignment_link is not None:
+            grades += await self._assignment_grades(sub, user, linked)
         targets = []
         for link, given, maximum in grades:
             for account in accounts:
                 if account.issuer == link.issuer and link.context_id in account.contexts:
                     targets.append(Target(link, user.name, account.subject, given, maximum))
         return targets
+
+    async def _assignment_grades(
+        self, sub: Submission, user: User, linked: Any
+    ) -> list[tuple[LTILink, float, float]]:
+        """The assignment links ``sub`` counts for, each with ``(earned, points)``."""
+        assert self.store is not None
+        counted = await self._counted_for(sub)
+        if counted is None:
+            return []
+        async with self.store.session() as s:
+            assignment = await s.get(Assignment, counted.assignment_id)
+            course = await s.get(Course, assignment.course_id) if assignment else None
+            if assignment is None or course is None:
+                return []
+            links = list(
+                await s.scalars(
+                    linked.where(
+                        LTILink.assignment == assignment.slug, LTILink.course == course.slug
+                    )
+                )
+            )
+        if not links:
+            return []
+        earned, points = await self.assignment_points(assignment, user)
+        return [(link, earned, points) for link in links]
+
+    async def _counted_for(self, sub: Submission) -> AssignmentSubmission | None:
+        """Coroutine: what assignment ``sub`` counts for, if any.
+
+        The submit path records that just after queueing the submission, so the
+        verdict of a new submission may come first: it waits for the record (at
+        most :attr:`record_wait_s`, outside any transaction).
+        """
+        assert self.store is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.record_wait_s
+        query = select(AssignmentSubmission).where(AssignmentSubmission.submission_id == sub.id)
+        while True:
+            async with self.store.session() as s:
+                counted = await s.scalar(query)
+            recent = utcnow() - sub.created_at < timedelta(seconds=60)
+            if counted is not None or not recent or loop.time() >= deadline:
+                return counted
+            await asyncio.sleep(0.2)
 
     async def assignment_points(self, assignment: Assignment, user: User) -> tuple[float, float]:
         """Coroutine: ``(earned, points)`` of ``user`` on ``assignment``, as the gradebook has it."""
