@@ -2,8 +2,9 @@
 
     codetutor similarity [--db-url=URL] [--archive=DIR] [--csv] [--threshold=0.75] [--pick=best|last]
 
-Reads the judge's database (read only) and, when ``CODETUTOR_TRANSCRIPTS_URL`` or
-``Transcripts.url`` is set, the tutor's transcripts; prints the report as one JSON
+Reads the judge's database (read only: the report is printed, not stored) and, when
+``CODETUTOR_TRANSCRIPTS_URL`` or ``Transcripts.url`` is set, the tutor's transcripts;
+prints the report as one JSON
 object (``similarity.json`` of the dashboard) or as CSV (``--csv``). An archive of
 earlier terms is a folder ``DIR/PROBLEM/**/*.py``. Exit 0 with a report, 2 with one
 line on stderr for bad input (an archive that is not a readable folder, a bad
@@ -77,7 +78,7 @@ class SimilarityApp(CodeTutorBaseApp):
         await store.connect()
         try:
             checker = SimilarityChecker(parent=self, store=store, transcripts=transcripts)
-            return await checker.run()
+            return await checker.run(save=False)
         finally:
             await transcripts.close()
             await store.close()

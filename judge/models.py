@@ -19,6 +19,8 @@ Tables:
   ``assignment_submissions``: courses and their assignments (schedule and late
   policy, :mod:`codetutor.judge.policy`), per-student extensions, exam starts,
   and which submission counted for which assignment (with its exam receipt).
+- ``similarity_reports``: comparisons of the class's submissions (similar work),
+  written by a judge worker's similarity job, read by the dashboard.
 """
 
 from __future__ import annotations
@@ -385,3 +387,21 @@ class LTIScore(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SimilarityReport(Base):
+    """A comparison of the class's submissions (``codetutor.insight.similarity_report``).
+
+    Written by a judge worker's similarity job (or the dashboard on demand); the
+    dashboard shows the newest. ``signature`` is the judged-submissions signature it
+    was made from, ``report`` its JSON text (pairs, clusters, compared code).
+    """
+
+    __tablename__ = "similarity_reports"
+    __table_args__ = (Index("ix_similarity_reports_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signature: Mapped[str] = mapped_column(String(255))
+    seconds: Mapped[float] = mapped_column(Float)
+    report: Mapped[str] = mapped_column(Text)

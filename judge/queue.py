@@ -62,6 +62,8 @@ class JobKind(enum.StrEnum):
     GUARD = "guard"
     #: run a problem notebook's reference solution to publish it
     PUBLISH = "publish"
+    #: compare the class's submissions for similarity (throttled; runs no student code)
+    SIMILARITY = "similarity"
 
 
 class JobState(enum.StrEnum):

@@ -16,7 +16,9 @@ Between submissions a worker runs **internal jobs** (:class:`~.queue.Job`),
 first come first served and ahead of submissions, since a caller waits on each:
 the tutor guard's candidate programs (:meth:`Worker.guard_job`) and publishing's
 reference run (:meth:`Worker.publish_job`). These are the only places, with the
-CLI, where sandboxes start.
+CLI, where sandboxes start. A worker also queues, throttled, a similarity job after
+storing verdicts (:meth:`Worker.similarity_job`: the class's submissions compared,
+no sandbox).
 """
 
 from __future__ import annotations
@@ -93,12 +95,21 @@ class Worker(LoggingConfigurable):
         every candidate of a reply in one job, at most SolutionGuard.max_judged_programs).""",
     ).tag(config=True)
 
+    similarity_interval_s = Float(
+        60.0,
+        help="""After storing a verdict, queue a similarity job (the class's submissions
+        compared, codetutor.insight.similarity_report) at most this often per worker; the job
+        itself compares only when verdicts came since the newest report and that report is
+        SimilarityChecker.min_interval_s old. 0 turns the background comparison off.""",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._problems: OrderedDict[int, Problem] = OrderedDict()
         self._judge: Any = None
         self._passback: Any = None
         self.judged = 0
+        self._similarity_queued_at: float | None = None
 
     @property
     def judge(self) -> Any:
@@ -170,6 +181,7 @@ class Worker(LoggingConfigurable):
                 if stored:
                     await queue.notify(lease.submission_id)
                     self.judged += 1
+                    await self._queue_similarity()
                     self.passback.schedule(sub.id)
                     self.log.info(
                         "judged submission %s: %s (%.0f ms)",
@@ -229,6 +241,8 @@ class Worker(LoggingConfigurable):
             try:
                 if job.kind is JobKind.GUARD:
                     result = await self.guard_job(job.payload)
+                elif job.kind is JobKind.SIMILARITY:
+                    result = await self.similarity_job(job.payload)
                 else:
                     result = await self.publish_job(job.payload)
             except Exception as e:
@@ -282,6 +296,34 @@ class Worker(LoggingConfigurable):
             error = {"message": e.detail, "cell": e.cell, "line": e.line, "cell_id": e.cell_id}
             return {"problem_error": error}
         return {"bundle": published.to_bundle()}
+
+    async def similarity_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Coroutine: compare the class's submissions and store the report, if due.
+
+        Returns ``{"compared": bool}`` (see ``SimilarityChecker.tick``: the throttle).
+        Runs no student code.
+        """
+        from codetutor.insight.similarity_report import SimilarityChecker
+
+        assert self.store is not None
+        checker = SimilarityChecker(parent=self, store=self.store)
+        return {"compared": await checker.tick()}
+
+    async def _queue_similarity(self) -> None:
+        """Queue a similarity job unless one was queued in the last similarity_interval_s."""
+        if self.similarity_interval_s <= 0 or self.queue is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if (
+            self._similarity_queued_at is not None
+            and now - self._similarity_queued_at < self.similarity_interval_s
+        ):
+            return
+        self._similarity_queued_at = now
+        try:
+            await self.queue.put_job(Job(JobKind.SIMILARITY, {}))
+        except Exception as e:
+            self.log.warning("cannot queue a similarity job: %s", e)
 
     async def _keep_lease(self, lease: Lease) -> None:
         assert self.store is not None and self.queue is not None
