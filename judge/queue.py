@@ -18,7 +18,8 @@ exactly-once.
 
 **Internal jobs** (:class:`Job`) are work for the workers that is not a
 student's submission: the tutor's guard judging candidate code from a reply
-(:attr:`JobKind.GUARD`) and publishing's reference run (:attr:`JobKind.PUBLISH`).
+(:attr:`JobKind.GUARD`), publishing's reference run (:attr:`JobKind.PUBLISH`) and the
+class's similarity comparison (:attr:`JobKind.SIMILARITY`, nobody waits on it).
 They are short-lived and never stored as submissions (no row, no gradebook
 entry): a job lost with its worker is answered by nobody, and its caller's wait
 times out. They travel through a spool directory shared by the service and its
