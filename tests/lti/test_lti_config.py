@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,22 @@ def test_an_lti_registration_switches_login_to_the_lms_and_passback_on(
         assert settings.authenticator_class == "codetutor.hub.lti.LTIAuthenticator"
         (judge,) = [s for s in settings.services() if s["name"] == "judge"]
         assert f"--GradePassback.tool_config_file={tmp_path / 'lti.json'}" in judge["command"]
+
+
+def test_jupyterhub_config_hands_the_registration_to_the_authenticator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from traitlets.config import PyFileConfigLoader
+
+    from tests.hub.test_config import REPO
+
+    for name in [n for n in os.environ if n.startswith("CODETUTOR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CODETUTOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CODETUTOR_LTI_CONFIG", str(tmp_path / "lti.json"))
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(REPO)).load_config()
+    assert config.JupyterHub.authenticator_class == "codetutor.hub.lti.LTIAuthenticator"
+    assert config.LTIAuthenticator.tool_config_file == str(tmp_path / "lti.json")
+    assert config.LTIAuthenticator.judge_db_url == f"sqlite:///{tmp_path}/judge/judge.sqlite"
+    (judge,) = [s for s in config.JupyterHub.services if s["name"] == "judge"]
+    assert f"--GradePassback.tool_config_file={tmp_path / 'lti.json'}" in judge["command"]
