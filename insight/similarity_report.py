@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
 from traitlets import Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
@@ -416,7 +417,11 @@ class SimilarityChecker(LoggingConfigurable):
         async with self._lock:
             report, signature = await self.compare()
             if save:
-                self._shown = await self.save(report, signature)
+                try:
+                    self._shown = await self.save(report, signature)
+                except DBAPIError as e:
+                    # shown all the same; the workers' throttle just does not see it
+                    self.log.warning("cannot store the similarity report: %s", e.orig)
             self.report = await self.attach_tutor_use(report)
             return self.report
 
@@ -454,7 +459,8 @@ class SimilarityChecker(LoggingConfigurable):
         """Coroutine: the newest stored report (made now if there is none), with tutor use."""
         newest = await self.newest()
         if newest is None:
-            return await self.run()
+            # none stored yet (no worker has compared): made here once, then on demand
+            return self.report if self.report is not None else await self.run(save=False)
         if newest[0] != self._shown or self.report is None:
             report = await self.read(newest[0])
             self.report, self._shown = await self.attach_tutor_use(report), newest[0]
