@@ -22,7 +22,8 @@ Serves, under its prefix (``/services/dashboard/`` when the Hub runs it):
 
 Only users with the Hub scope ``access:services!service=dashboard`` get in;
 the Hub's instructor role carries it. The numbers are read from the judge's
-database (read only; the judge service owns its schema).
+database (read only, but for a similarity report made on demand, which is stored
+there; the judge service owns its schema).
 """
 
 from __future__ import annotations
