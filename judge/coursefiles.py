@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ from .service.coursework import spec_of
 from .store import Store
 
 FORMAT = "codetutor-course/1"
+EXIT_JUDGE_FAILURE = 1
 MAX_SHIFT_DAYS = 3660
 
 
@@ -144,11 +146,20 @@ class CourseImportApp(CourseFilesApp):
         )
 
     async def _publish(self, problem: Problem) -> Problem:
+        """The problem through the publish pipeline: its reference run, in a sandbox.
+
+        A notebook that fails publishing is bad input (:class:`CourseError`); the
+        judge failing is not: it exits 1 with one line, as ``codetutor publish``.
+        """
         publisher = Publisher(parent=self)
         try:
             return await publisher.publish(problem)
-        except (JudgeException, ProblemError) as e:
+        except ProblemError as e:
             raise CourseError(f"problem {problem.meta.id}: {e.message}") from None
+        except JudgeException as e:
+            self.log.error("publishing %s failed: %s", problem.meta.id, e.log_message)
+            print(f"codetutor: publishing {problem.meta.id} failed: {e.message}", file=sys.stderr)
+            sys.exit(EXIT_JUDGE_FAILURE)
         finally:
             await publisher.close()
 

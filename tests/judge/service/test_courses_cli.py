@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -135,3 +136,38 @@ def test_unknown_subcommands_and_extra_arguments(args: tuple[str, ...]) -> None:
         [sys.executable, "-m", "codetutor", *args], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+def test_import_publishes_a_notebook_without_a_bundle(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "course"
+    (folder / "problems").mkdir(parents=True)
+    assignment = {
+        "id": "hw1",
+        "opens_at": OPENS.isoformat(),
+        "due_at": DUE.isoformat(),
+        "problems": [{"problem": "plus", "points": 3}],
+    }
+    document = {"format": "codetutor-course/1", "id": "fresh", "assignments": [assignment]}
+    (folder / "course.json").write_text(json.dumps(document))
+    (folder / "problems" / "plus.ipynb").write_text(json.dumps(problem_notebook("plus")))
+    done = course_cli("import", str(folder), f"--db-url={db_url}")
+    assert done.returncode == 0, done.stderr
+
+    async def check() -> None:
+        store = Store(url=db_url)
+        await store.connect()
+        problem = await store.get_problem("plus")
+        assert problem is not None and problem.case_count == 4
+        course = await CourseBook(store).course("fresh")
+        assert course.problems == ["plus"]
+        await store.close()
+
+    asyncio.run(check())
+    broken = problem_notebook("plus")
+    for cell in broken["cells"]:
+        if "solution" in cell["metadata"]["tags"]:
+            cell["source"] = "def add(a, b):\n    raise ValueError('no')"
+    (folder / "problems" / "plus.ipynb").write_text(json.dumps(broken))
+    done = course_cli("import", str(folder), f"--db-url={db_url}")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("codetutor: problem plus: ")
