@@ -72,7 +72,9 @@ export function readMeta(raw: unknown): IProblemMeta {
     id: typeof meta.id === 'string' ? meta.id : '',
     title: { en, ko },
     difficulty: numberOr(meta.difficulty, 1),
-    tags: Array.isArray(meta.tags) ? meta.tags.filter((t): t is string => typeof t === 'string') : [],
+    tags: Array.isArray(meta.tags)
+      ? meta.tags.filter((t): t is string => typeof t === 'string')
+      : [],
     mode: meta.mode === 'stdio' ? 'stdio' : 'function',
     time_limit_s: numberOr(meta.time_limit_s, 2),
     memory_limit_mb: numberOr(meta.memory_limit_mb, 256),
@@ -110,8 +112,17 @@ function parseNumber(
   integer = false
 ): number {
   const value = Number(text.trim());
-  if (!text.trim() || !Number.isFinite(value) || value < low || value > high || (integer && !Number.isInteger(value))) {
-    errors.push({ field, message: integer ? 'a whole number from %1 to %2' : 'a number from %1 to %2' });
+  if (
+    !text.trim() ||
+    !Number.isFinite(value) ||
+    value < low ||
+    value > high ||
+    (integer && !Number.isInteger(value))
+  ) {
+    errors.push({
+      field,
+      message: integer ? 'a whole number from %1 to %2' : 'a number from %1 to %2'
+    });
   }
   return value;
 }
@@ -124,7 +135,10 @@ export function checkForm(form: IMetaForm): { meta: IProblemMeta | null; errors:
   const errors: IFieldError[] = [];
   const id = form.id.trim();
   if (!SLUG.test(id)) {
-    errors.push({ field: 'id', message: 'lowercase letters, digits, - and _ (at most 64), starting with a letter or digit' });
+    errors.push({
+      field: 'id',
+      message: 'lowercase letters, digits, - and _ (at most 64), starting with a letter or digit'
+    });
   }
   const en = form.titleEn.trim();
   const ko = form.titleKo.trim();
@@ -132,7 +146,14 @@ export function checkForm(form: IMetaForm): { meta: IProblemMeta | null; errors:
     errors.push({ field: 'titleEn', message: 'a title in English or Korean' });
   }
   const difficulty = parseNumber(form.difficulty, 'difficulty', [1, 5], errors, true);
-  const tags = [...new Set(form.tags.split(',').map(t => t.trim()).filter(t => t))];
+  const tags = [
+    ...new Set(
+      form.tags
+        .split(',')
+        .map(t => t.trim())
+        .filter(t => t)
+    )
+  ];
   if (form.mode !== 'function' && form.mode !== 'stdio') {
     errors.push({ field: 'mode', message: 'function or stdio' });
   }
@@ -199,7 +220,13 @@ function markdown(tag: string, source: string): ICell {
 }
 
 function code(tag: string, source: string): ICell {
-  return { cell_type: 'code', metadata: { tags: [tag] }, source, execution_count: null, outputs: [] };
+  return {
+    cell_type: 'code',
+    metadata: { tags: [tag] },
+    source,
+    execution_count: null,
+    outputs: []
+  };
 }
 
 /**
@@ -257,7 +284,7 @@ export function problemTemplate(id = DEFAULT_META.id): { [key: string]: unknown 
     code(
       'hidden-tests',
       '# [hidden-tests] 채점에만 쓰는 숨은 테스트입니다: 학생은 케이스의 이름, 결과, 시간만 봅니다.\n' +
-        '# [hidden-tests] tests only the judge has: students see only each case\'s name, status and time.\n' +
+        "# [hidden-tests] tests only the judge has: students see only each case's name, status and time.\n" +
         '# case: large\n' +
         'add(10**6, 1)\n' +
         'add(0, 0)'
