@@ -196,12 +196,15 @@ def evaluate(problems: list[dict[str, Any]], scorer: Scorer, threshold: float) -
     copies_direct: list[float] = []
     copies_all: list[float] = []
     independent: list[float] = []
+    originals: list[tuple[float, str]] = []
     for problem in problems:
         entries = problem["entries"]
         for i, j, score in scorer(problem):
             (oi, di, _), (oj, dj, _) = entries[i], entries[j]
             if oi != oj:
                 independent.append(score)
+                if di == dj == "original":
+                    originals.append((score, f"{problem['slug']}: {oi} / {oj}"))
             else:
                 copies_all.append(score)
                 if "original" in (di, dj):
@@ -220,6 +223,8 @@ def evaluate(problems: list[dict[str, Any]], scorer: Scorer, threshold: float) -
         "copy_pairs": len(copies_all),
         "recall_at_1_per_1000": sum(s > strict for s in copies_direct) / max(1, len(copies_direct)),
         "strict_threshold": strict,
+        "original_pairs": len(originals),
+        "originals_flagged": sorted(name for score, name in originals if score >= threshold),
     }
 
 
@@ -327,7 +332,13 @@ def main() -> None:
     )
     if ours:
         print(
-            f"pairs: {ours['copy_pairs']} copy, {ours['independent_pairs']} independent (same problem)"
+            f"pairs: {ours['copy_pairs']} copy, {ours['independent_pairs']} independent "
+            "(same problem; disguises of two solutions count as independent pairs too)"
+        )
+        flagged = ours["originals_flagged"]
+        print(
+            f"independent solutions flagged as they were written (ours): {len(flagged)} of "
+            f"{ours['original_pairs']} pairs{': ' + ', '.join(flagged) if flagged else ''}"
         )
     false, total = cross_problem_false(problems, args.threshold)
     print(
