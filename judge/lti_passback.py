@@ -24,6 +24,7 @@ recorded, never raised.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ from typing import Any
 
 from pylti1p3.tool_config import ToolConfJsonFile
 from sqlalchemy import select
-from traitlets import Float, Instance, Int, Unicode
+from traitlets import Float, Instance, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from codetutor.insight.gradebook import course_gradebook
@@ -78,8 +79,13 @@ class GradePassback(LoggingConfigurable):
     tool_config_file = Unicode(
         "",
         help="""pylti1p3 tool configuration (JSON) of the LMS this deployment is an LTI 1.3
-        tool of: the same file as LTIAuthenticator.tool_config_file. Empty: no passback.""",
+        tool of: the same file as LTIAuthenticator.tool_config_file. Env: CODETUTOR_LTI_CONFIG
+        (what a judge-worker container is given); empty: no passback.""",
     ).tag(config=True)
+
+    @default("tool_config_file")
+    def _default_tool_config_file(self) -> str:
+        return os.environ.get("CODETUTOR_LTI_CONFIG", "")
 
     score_maximum = Float(
         100.0,

@@ -44,3 +44,17 @@ def test_jupyterhub_config_hands_the_registration_to_the_authenticator(
     assert config.LTIAuthenticator.judge_db_url == f"sqlite:///{tmp_path}/judge/judge.sqlite"
     (judge,) = [s for s in config.JupyterHub.services if s["name"] == "judge"]
     assert f"--GradePassback.tool_config_file={tmp_path / 'lti.json'}" in judge["command"]
+
+
+def test_a_judge_worker_apart_from_the_hub_finds_the_registration_in_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codetutor.judge.store import Store
+    from codetutor.judge.worker import Worker
+
+    store = Store(url=f"sqlite:///{tmp_path / 'judge.sqlite'}")
+    monkeypatch.delenv("CODETUTOR_LTI_CONFIG", raising=False)
+    assert not Worker(store=store).passback.enabled
+    monkeypatch.setenv("CODETUTOR_LTI_CONFIG", str(tmp_path / "lti.json"))
+    passback = Worker(store=store).passback
+    assert passback.enabled and passback.tool_config_file == str(tmp_path / "lti.json")
