@@ -22,7 +22,13 @@ class RecommendationsHandler(JudgeHandler):
             self.require_scope(SCOPE_READ_ALL)
         limit = query_int(self, "limit", 5, 1, 20)
         insight = await self.settings["insight"].get()
-        self.write_json(recommendations_view(insight, self.settings["recommender"], name, limit))
+        # never a problem an instructor unpublished (students cannot open it)
+        hidden = {p.slug for p in await self.store.latest_problems() if p.unpublished_at}
+        view = recommendations_view(
+            insight, self.settings["recommender"], name, limit + len(hidden)
+        )
+        picks = [r for r in view["recommendations"] if r["problem"] not in hidden]
+        self.write_json({**view, "recommendations": picks[:limit]})
 
 
 class GradebookHandler(JudgeHandler):

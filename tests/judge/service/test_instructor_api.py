@@ -126,8 +126,11 @@ def test_unpublish_hides_a_problem_from_students_and_keeps_its_submissions(
     assert r.status_code == 200, r.text
     assert r.json()["id"] == "retired" and r.json()["published"] is False
 
-    # students no longer see it, open it or submit to it
+    # students no longer see it, open it, submit to it or get it recommended
     assert "retired" not in ids(klass.student)
+    r = klass.operator.get("api/recommendations", params={"limit": 20})
+    assert r.status_code == 200, r.text
+    assert "retired" not in [p["problem"] for p in r.json()["recommendations"]]
     assert "retired" not in ids(klass.operator)
     assert klass.student.get("api/problems/retired").status_code == 404
     assert klass.student.get("api/problems/retired/notebook").status_code == 404
@@ -145,6 +148,8 @@ def test_unpublish_hides_a_problem_from_students_and_keeps_its_submissions(
     r = klass.admin.post("api/problems/retired/visibility", json={"published": True})
     assert r.status_code == 200 and r.json()["published"] is True
     assert "retired" in ids(klass.student)
+    r = klass.operator.get("api/recommendations", params={"limit": 20})
+    assert "retired" in [p["problem"] for p in r.json()["recommendations"]]
     klass.instructor.post("api/problems/retired/visibility", json={"published": False})
     assert "retired" not in ids(klass.student)
     # the same notebook again: no new version, and shown again
