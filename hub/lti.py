@@ -241,21 +241,21 @@ class LTIAuthenticator(LTI13Authenticator):
 
         Returns ``{"course", "students", "instructors", "unmatched"}`` (user names;
         unmatched: members whose Hub name cannot be known, with their LMS ids).
-        Raises :class:`codetutor.judge.lti.LTIError` if the course has no roster
-        link or the LMS refuses.
+        Raises :class:`codetutor.judge.lti.LTIError` if no launch has told where
+        the course's roster is, or the LMS refuses.
         """
         store = await self.store()
-        link = await lti.course_roster(store, course)
-        if link is None or not link.memberships_url:
+        context = await lti.course_roster(store, course)
+        if context is None or not context.memberships_url:
             raise lti.LTIError(f"course {course} has no LMS roster (no launch with NRPS yet)")
-        registration = lti.find_registration(self.tool_config(), link.issuer, link.client_id)
+        registration = lti.find_registration(self.tool_config(), context.issuer, context.client_id)
         try:
             members = await asyncio.get_running_loop().run_in_executor(
-                None, partial(lti.fetch_members, registration, link.memberships_url)
+                None, partial(lti.fetch_members, registration, context.memberships_url)
             )
         except Exception as e:
             raise lti.LTIError(f"the LMS roster could not be read: {e}") from e
-        known = await lti.known_users(store, link.issuer)
+        known = await lti.known_users(store, context.issuer)
         roles: dict[str, list[str]] = {"students": [], "instructors": []}
         unmatched: list[str] = []
         names: dict[str, str] = {}
@@ -274,7 +274,7 @@ class LTIAuthenticator(LTI13Authenticator):
             roles[role].append(name)
         for role, users in roles.items():
             set_group_members(db, course_group(course, role), users)
-        await lti.remember_members(store, link.issuer, link.context_id, names)
+        await lti.remember_members(store, context.issuer, context.context_id, names)
         self.log.info(
             "roster of course %s: %s students, %s instructors, %s unmatched",
             course,
