@@ -246,6 +246,33 @@ def test_student_launch_and_grade_passback(course: FakeLMS, lti_hub: LTIHub) -> 
     run(through_worker())
     assert [s["scoreGiven"] for s in course.course.scores[lineitem_id]] == [50.0, 100.0, 100.0]
 
+    # the LMS refuses (alice has left the course there): tried again, then recorded as failed
+    alice_there = course.course.members.pop("alice")
+    try:
+
+        async def refused() -> list[LTIScore]:
+            sub_id = await judged_submission(
+                lti_hub.judge_db_url, "alice@example.edu", "add", ACCEPTED
+            )
+            store = Store(url=lti_hub.judge_db_url)
+            await store.connect()
+            passback = GradePassback(
+                store=store,
+                tool_config_file=lti_hub.tool_config_file,
+                attempts=2,
+                retry_delay_s=0.05,
+            )
+            rows = await passback.submission_judged(sub_id)
+            await store.close()
+            return rows
+
+        (failed,) = run(refused())
+    finally:
+        course.course.members["alice"] = alice_there
+    assert failed.status == "failed" and failed.error and "422" in failed.error
+    assert len(course.course.scores[lineitem_id]) == 3
+    assert sum("user not in course" in e for e in course.errors) == 2
+
 
 def test_a_forged_launch_logs_no_one_in(course: FakeLMS, lti_hub: LTIHub) -> None:
     if not course.course.links:
