@@ -9,6 +9,8 @@ import pytest
 
 from codetutor.hub.config import HubSettings
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def test_an_lti_registration_switches_login_to_the_lms_and_passback_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -31,8 +33,6 @@ def test_jupyterhub_config_hands_the_registration_to_the_authenticator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from traitlets.config import PyFileConfigLoader
-
-    from tests.hub.test_config import REPO
 
     for name in [n for n in os.environ if n.startswith("CODETUTOR_")]:
         monkeypatch.delenv(name)
