@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyterhub import orm
+from jupyterhub import roles as hub_roles
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.utils import url_path_join
@@ -384,6 +385,8 @@ def set_group_members(db: Any, name: str, users: list[str]) -> None:
         if user is None:
             user = orm.User(name=username)
             db.add(user)
+            # as the Hub makes a user: the default 'user' role from the start
+            hub_roles.assign_default_roles(db, entity=user)
         members.append(user)
     group.users = members
     db.commit()

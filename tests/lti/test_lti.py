@@ -311,6 +311,11 @@ def test_roster_endpoint_checks_who_asks(course: FakeLMS, lti_hub: LTIHub) -> No
     assert summary["students"] == ["alice@example.edu", "bob@example.edu", "dan@example.edu"]
     assert summary["instructors"] == ["teacher@example.edu"] and summary["unmatched"] == []
     assert "dan@example.edu" in lti_hub.group(f"course:{COURSE}:students")
+    assert lti_hub.api("users/dan@example.edu").json()["roles"] == ["user"]
+    # a student the roster created is a full Hub user at their first launch
+    dan = requests.Session()
+    assert launch(course, "dan", next(iter(course.course.links)), dan).status_code == 302
+    assert dan.get(f"{lti_hub.url}/hub/api/user", timeout=30).json()["name"] == "dan@example.edu"
 
     token = requests.post(
         f"{lti_hub.url}/hub/api/users/bob@example.edu/tokens", headers=admin, json={}, timeout=30
