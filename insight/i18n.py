@@ -70,6 +70,8 @@ TEXT: dict[str, dict[str, str]] = {
     "first_accepted": {"en": "First accepted", "ko": "첫 정답"},
     "best_score": {"en": "Best score", "ko": "최고 점수"},
     "records": {"en": "Problems tried", "ko": "시도한 문제"},
+    "all_submissions": {"en": "All submissions", "ko": "모든 제출"},
+    "gradebook_page": {"en": "Gradebook", "ko": "성적부"},
     "similarity": {"en": "Similar submissions", "ko": "유사 제출"},
     "compare_now": {"en": "Compare now", "ko": "지금 비교"},
     "threshold": {"en": "threshold", "ko": "기준값"},

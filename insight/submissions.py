@@ -36,8 +36,6 @@ MAX_LISTED = 500
 #: the viewer's words (the dashboard's own are :data:`.i18n.TEXT`)
 TEXT: dict[str, dict[str, str]] = {
     "submissions_of": {"en": "Submissions", "ko": "제출 기록"},
-    "all_submissions": {"en": "All submissions", "ko": "모든 제출"},
-    "gradebook_page": {"en": "Gradebook", "ko": "성적부"},
     "download_zip": {"en": "Download as notebooks (zip)", "ko": "노트북으로 내려받기 (zip)"},
     "submission": {"en": "Submission", "ko": "제출"},
     "code": {"en": "Code", "ko": "코드"},

@@ -226,7 +226,13 @@ def test_links_dashboard_gradebook_submissions(world: World) -> None:
     assert 'id="student-minji"' in gradebook and "학급 대시보드" in gradebook
     assert "submissions?user=minji&amp;problem=add&amp;lang=ko" in gradebook
     assert 'href="/services/dashboard/students/jisoo?lang=ko"' in gradebook
+    assert (
+        'id="gradebook-page" href="/services/dashboard/gradebook?lang=en">Gradebook</a>'
+        in dashboard
+    )
     student = world.get("students/minji").text
+    assert ">All submissions</a>" in student
+    assert "성적부</a>" in world.get("students/minji?lang=ko").text
     assert (
         'id="student-submissions" href="/services/dashboard/submissions?user=minji&amp;lang=en"'
         in student
