@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -363,9 +363,19 @@ class Store(LeaseQueries, LoggingConfigurable):
     # -- submissions ---------------------------------------------------------
 
     async def add_submission(
-        self, *, user: User, problem: Problem, code: str, notebook: str | None
+        self,
+        *,
+        user: User,
+        problem: Problem,
+        code: str,
+        notebook: str | None,
+        attach: Callable[[Submission], Iterable[Any]] | None = None,
     ) -> Submission:
-        """Commit a new ``queued`` submission and return it (with its id)."""
+        """Commit a new ``queued`` submission and return it (with its id).
+
+        ``attach(submission)`` gives rows stored in the same transaction (what the
+        submission counts for in an assignment): both are stored, or neither.
+        """
         async with self.session() as s:
             sub = Submission(
                 user_id=user.id,
@@ -377,6 +387,9 @@ class Store(LeaseQueries, LoggingConfigurable):
                 created_at=utcnow(),
             )
             s.add(sub)
+            if attach is not None:
+                await s.flush()  # the submission's id, for the attached rows
+                s.add_all(list(attach(sub)))
         return sub
 
     async def get_submission(self, submission_id: int, *, cases: bool = False) -> Submission | None:

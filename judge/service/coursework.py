@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -369,25 +370,30 @@ class CourseManager(LoggingConfigurable):
         credit = 0.0 if practice else policy.credit(row, now, extension, exam_started_at=started)
         return Admission(course, row, user, problem, now, credit, practice)
 
-    async def record(
-        self, admission: Admission, submission: SubmissionRow, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Store what a submission counts for; the ``assignment`` part of the 202 answer."""
+    def counts_for(
+        self, admission: Admission, body: dict[str, Any]
+    ) -> tuple[Callable[[SubmissionRow], list[AssignmentSubmission]], dict[str, Any]]:
+        """What a submission counts for: the rows to store with it (in the submission's
+        own transaction, so none is judged without them), and the ``assignment`` part
+        of the 202 answer."""
         row = admission.assignment
         receipt = receipt_hash(body) if row.exam_minutes is not None else None
-        await self.book.record(
-            AssignmentSubmission(
-                submission_id=submission.id,
-                assignment_id=row.id,
-                user_id=admission.user.id,
-                problem=admission.problem,
-                submitted_at=admission.at,
-                credit=admission.credit,
-                practice=admission.practice,
-                receipt=receipt,
-            )
-        )
-        return {
+
+        def attach(submission: SubmissionRow) -> list[AssignmentSubmission]:
+            return [
+                AssignmentSubmission(
+                    submission_id=submission.id,
+                    assignment_id=row.id,
+                    user_id=admission.user.id,
+                    problem=admission.problem,
+                    submitted_at=admission.at,
+                    credit=admission.credit,
+                    practice=admission.practice,
+                    receipt=receipt,
+                )
+            ]
+
+        view = {
             "course": admission.course.slug,
             "id": row.slug,
             "submitted_at": iso(admission.at),
@@ -395,6 +401,17 @@ class CourseManager(LoggingConfigurable):
             "practice": admission.practice,
             "receipt": receipt,
         }
+        return attach, view
+
+    async def record(
+        self, admission: Admission, submission: SubmissionRow, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store what an already stored submission counts for (a transaction of its own:
+        submitting uses :meth:`counts_for`); the ``assignment`` part of the 202 answer."""
+        attach, view = self.counts_for(admission, body)
+        for row in attach(submission):
+            await self.book.record(row)
+        return view
 
     # -- the gradebook ------------------------------------------------------------
 

@@ -11,6 +11,7 @@ redacted once by :func:`~..views.result_view`). It raises
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,8 +129,17 @@ class SubmissionManager(LoggingConfigurable):
             raise APIError(404, f"no problem {slug!r}{which}")
         return problem
 
-    async def submit(self, user_name: str, request: SubmissionRequest) -> Readable:
-        """Store ``request`` as ``user_name``'s submission and queue it; 429 when the queue is full."""
+    async def submit(
+        self,
+        user_name: str,
+        request: SubmissionRequest,
+        *,
+        attach: Callable[[SubmissionRow], Iterable[Any]] | None = None,
+    ) -> Readable:
+        """Store ``request`` as ``user_name``'s submission and queue it; 429 when the queue is full.
+
+        ``attach``: rows stored in the submission's transaction (see ``Store.add_submission``).
+        """
         problem = await self.find_problem(request.problem, request.version)
         if await self.queue.is_full():
             metrics.RATE_LIMITED.labels(
@@ -148,6 +158,7 @@ class SubmissionManager(LoggingConfigurable):
             problem=problem,
             code=parsed.source,
             notebook=parsed.to_stored() if request.from_notebook else None,
+            attach=attach,
         )
         await self.queue.put(row.id)
         structlog.contextvars.bind_contextvars(submission_id=row.id)

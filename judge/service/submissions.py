@@ -56,10 +56,11 @@ class SubmissionsHandler(SubmissionHandlerBase):
         # an assignment's schedule and late policy, or an exam in progress, may refuse it
         courses: CourseManager = self.settings["courses"]
         admission = await courses.admit(member_of(self), request.problem, target)
-        submitted = await self.submissions.submit(self.user_name, request)
+        attach, counted = courses.counts_for(admission, body) if admission else (None, None)
+        submitted = await self.submissions.submit(self.user_name, request, attach=attach)
         view = submitted.view()
-        if admission is not None:
-            view["assignment"] = await courses.record(admission, submitted.row, body)
+        if counted is not None:
+            view["assignment"] = counted
         self.set_header("Location", self.reverse_url("submission", str(submitted.row.id)))
         self.write_json(view, 202)
 

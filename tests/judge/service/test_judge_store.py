@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from codetutor.judge.models import Base, SubmissionStatus
+from codetutor.judge.models import Base, Submission, SubmissionStatus, User, utcnow
 from codetutor.judge.store import Store
 
 RESULT = {
@@ -83,6 +83,38 @@ async def test_republish_adds_a_version_and_old_submissions_keep_theirs(store: S
         ("sum", 1),
         ("sum", 2),
     ]
+
+
+async def test_rows_attached_to_a_submission_are_stored_with_it_or_not_at_all(
+    store: Store,
+) -> None:
+    problem = await store.get_problem_by_id(await publish(store))
+    assert problem is not None
+    user = await store.ensure_user("alice")
+
+    def broken(sub: Submission) -> list[object]:
+        assert sub.id is not None  # the attached rows may name the submission
+        raise ValueError("an attached row cannot be made")
+
+    with pytest.raises(ValueError):
+        await store.add_submission(
+            user=user, problem=problem, code="lost", notebook=None, attach=broken
+        )
+    # neither the submission nor a lease on it: nothing is judged without its rows
+    assert await store.list_submissions(user_id=user.id) == []
+    assert await store.claim("w1", lease_s=10) is None
+
+    def note(sub: Submission) -> list[object]:
+        now = utcnow()
+        return [User(name=f"kept-with-{sub.id}", created_at=now, last_seen_at=now)]
+
+    kept = await store.add_submission(
+        user=user, problem=problem, code="kept", notebook=None, attach=note
+    )
+    async with store.session() as s:
+        names = set(await s.scalars(select(User.name)))
+    assert f"kept-with-{kept.id}" in names
+    assert [sub.code for sub in await store.list_submissions(user_id=user.id)] == ["kept"]
 
 
 async def test_a_claim_is_exclusive_and_only_the_lease_holder_stores(store: Store) -> None:
