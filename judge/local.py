@@ -99,7 +99,7 @@ class _Folders(JudgeClient):
 class FolderJudge(_Folders):
     """``Tutor.judge_class`` for the CLI and tests: problems from folders, no verdicts."""
 
-    async def problem(self, problem_id: str) -> TutorProblem:
+    async def problem(self, problem_id: str, user: str | None = None) -> TutorProblem:
         return TutorProblem.from_dict(tutor_problem_view(self.full_problem(problem_id)))
 
     async def last_verdict(self, user: str, problem_id: str) -> LastVerdict:

@@ -150,7 +150,9 @@ class ChatSocketHandler(websocket.WebSocketHandler, TutorHandler):
                 }
             )
         except TutorError as e:
-            self._send({"type": "error", "message": e.user_message, "status": e.status_code})
+            self._send(
+                {"type": "error", "message": e.user_message, "status": e.status_code, **e.extra}
+            )
         except asyncio.CancelledError:
             self._send({"type": "done", "stopped": True})
 

@@ -114,6 +114,28 @@ class JudgeUnavailableError(TutorError):
         super().__init__(log_message, "The judge cannot be reached right now; try again shortly.")
 
 
+class ExamInProgressError(TutorError):
+    """The student is in an exam: the judge refuses the tutor their problems (HTTP 403).
+
+    ``exam`` is the judge's ``{"assignment", "ends_at"}``; the user's message says
+    so in both languages, never "judge unavailable".
+    """
+
+    status_code = 403
+
+    def __init__(self, log_message: str, exam: dict[str, Any]) -> None:
+        self.exam = exam
+        until = exam.get("ends_at")
+        when_en = f" (until {until})" if until else ""
+        when_ko = f" ({until}까지)" if until else ""
+        super().__init__(
+            log_message,
+            f"시험 중에는 튜터와 코드 리뷰를 쓸 수 없습니다{when_ko}. "
+            f"The tutor and review are off during your exam{when_en}.",
+        )
+        self.extra["exam"] = exam
+
+
 @dataclass
 class _Cached:
     problem: TutorProblem
@@ -186,23 +208,35 @@ class JudgeClient(LoggingConfigurable):
             raise JudgeUnavailableError(
                 f"judge call {method} {path}: {response.code} {str(data)[:200]}"
             )
+        if response.code == 403 and isinstance(data.get("exam"), dict):
+            raise ExamInProgressError(
+                f"judge call {method} {path}: {data.get('message')}", data["exam"]
+            )
         if response.code in (401, 403):
             raise JudgeUnavailableError(
                 f"the judge refused the tutor ({response.code}): {data.get('message')}"
             )
         return response.code, data
 
-    async def problem(self, problem_id: str) -> TutorProblem:
+    async def problem(self, problem_id: str, user: str | None = None) -> TutorProblem:
         """Coroutine: the newest version of ``problem_id`` (cached :attr:`problem_refresh_s`).
 
-        Raises :class:`ProblemError` for an unknown problem; while the judge is down,
-        answers with what it read before, else raises :class:`JudgeUnavailableError`.
+        With ``user`` (the student asking), the judge is always asked, with
+        ``?user=NAME``, so that it can refuse during their exam: raises
+        :class:`ExamInProgressError` then. Raises :class:`ProblemError` for an
+        unknown problem; while the judge is down, answers with what it read
+        before, else raises :class:`JudgeUnavailableError`.
         """
         cached = self._problems.get(problem_id)
-        if cached is not None and time.monotonic() - cached.at < self.problem_refresh_s:
+        fresh = cached is not None and time.monotonic() - cached.at < self.problem_refresh_s
+        if cached is not None and fresh and user is None:
             return cached.problem
         try:
-            status, data = await self.call("GET", f"api/tutor/problems/{quote(problem_id)}")
+            status, data = await self.call(
+                "GET",
+                f"api/tutor/problems/{quote(problem_id)}",
+                query={"user": user} if user is not None else None,
+            )
         except JudgeUnavailableError as e:
             if cached is None:
                 raise

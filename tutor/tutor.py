@@ -152,15 +152,16 @@ class Tutor(LoggingConfigurable):
 
     # -- problems and admission ------------------------------------------
 
-    async def get_problem(self, problem_id: str) -> TutorProblem:
-        """Coroutine: the newest version of ``problem_id``, from :attr:`judge`.
+    async def get_problem(self, problem_id: str, user: str | None = None) -> TutorProblem:
+        """Coroutine: the newest version of ``problem_id``, from :attr:`judge`, for ``user``.
 
         Raises :class:`BadRequestError` for a malformed id, :class:`ProblemError` for
-        an unknown problem, :class:`JudgeUnavailableError` when the judge cannot say.
+        an unknown problem, :class:`ExamInProgressError` while ``user`` is in an exam,
+        :class:`JudgeUnavailableError` when the judge cannot say.
         """
         if not isinstance(problem_id, str) or not _PROBLEM_ID.match(problem_id):
             raise BadRequestError("problem_id must be a problem's id")
-        return await self.judge.problem(problem_id)
+        return await self.judge.problem(problem_id, user=user)
 
     async def last_verdict(self, user: str, problem_id: str) -> LastVerdict:
         """Coroutine: ``user``'s last verdict on ``problem_id`` from the judge (empty if unknown).
@@ -267,7 +268,7 @@ class Tutor(LoggingConfigurable):
             message = ""
         if len(message) > self.max_message_chars or len(code or "") > self.max_code_chars:
             raise BadRequestError("message or code too long")
-        problem = await self.get_problem(problem_id)
+        problem = await self.get_problem(problem_id, user=user)
         if not problem.enabled:
             language = prompts.choose_language(lang, message or code)
             yield {"type": "token", "text": TUTOR_OFF[language]}
@@ -507,7 +508,7 @@ class Tutor(LoggingConfigurable):
             raise BadRequestError("code must be non-empty text")
         if len(code) > self.max_code_chars:
             raise BadRequestError("code too long")
-        problem = await self.get_problem(problem_id) if problem_id else None
+        problem = await self.get_problem(problem_id, user=user) if problem_id else None
         if problem is not None and not problem.enabled:
             language = prompts.choose_language(lang, code)
             return {

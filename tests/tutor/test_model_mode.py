@@ -53,7 +53,7 @@ class BaseModelEngine(ScriptedEngine):
 class StaticJudge(JudgeClient):
     """Knows the one problem; never reached over HTTP."""
 
-    async def problem(self, problem_id: str) -> TutorProblem:
+    async def problem(self, problem_id: str, user: str | None = None) -> TutorProblem:
         return PROBLEM
 
 
