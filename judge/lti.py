@@ -59,7 +59,7 @@ RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 
 #: LIS roles (context roles, short or full) that make a user a course's instructor
-INSTRUCTOR_ROLES = frozenset({"Instructor", "ContentDeveloper", "Administrator", "Mentor"})
+INSTRUCTOR_ROLES = frozenset({"Instructor", "ContentDeveloper", "Administrator"})
 STUDENT_ROLES = frozenset({"Learner", "Member"})
 
 _COURSE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
