@@ -39,7 +39,7 @@ from .submissions import (
     get_submission,
     list_submissions,
     notebook_cells,
-    statement_of,
+    statement_html,
     submissions_zip,
     viewer_words,
 )
@@ -189,7 +189,7 @@ class SubmissionPageHandler(WorkHandler):
         context.update(
             sub=row_view(found, context["lang"]),
             unpublished=found.problem.unpublished_at is not None,
-            statement=statement_of(found.problem),
+            statement=statement_html(found.problem),
             cases=cases_view(found, bundle),
             cells=notebook_cells(found),
             error=result.get("error"),

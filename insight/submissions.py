@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+import mistune
 import nbformat
 from markupsafe import Markup, escape
 from pygments import highlight
@@ -129,7 +130,8 @@ def highlighted(source: str, error_line: int | None = None) -> Markup:
     for number, line in enumerate(lines, 1):
         mark = ' class="error-line"' if number == error_line else ""
         out.append(f'<span{mark} data-line="{number}">{line}</span>')
-    return Markup("\n".join(out))
+    # each line is a block of its own (so that one can be marked): no newlines between
+    return Markup("".join(out))
 
 
 def cases_view(found: Found, bundle: str | None) -> list[dict[str, Any]]:
@@ -198,6 +200,14 @@ def statement_of(problem: Problem) -> str:
     """The problem statement (markdown text) as students saw it."""
     statement = problem.public.get("statement")
     return statement if isinstance(statement, str) else ""
+
+
+_MARKDOWN = mistune.create_markdown(escape=True)
+
+
+def statement_html(problem: Problem) -> Markup:
+    """The statement rendered as students see it (markdown; any HTML in it escaped)."""
+    return Markup(_MARKDOWN(statement_of(problem)))
 
 
 def as_notebook(found: Found) -> nbformat.NotebookNode:

@@ -160,6 +160,8 @@ def test_one_submission_shows_its_code_and_the_hidden_cases(world: World) -> Non
     # the code, highlighted, cell by cell
     assert re.search(r'<div class="cell" data-cell="1"><div class="prompt">In \[1\]:', page)
     assert 'a</span> <span class="o">-</span> <span class="n">b' in page
+    # the statement as students saw it (markdown rendered)
+    assert "<p>Write <code>add(a, b)</code> returning the sum.</p>" in page
     # every case, the hidden one in full: its test, expected and actual values
     hidden = re.search(
         r'<tr class="case case-failed" data-case="big" data-visibility="hidden">(.*?)</tr>',
