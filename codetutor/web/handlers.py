@@ -171,7 +171,8 @@ class JSONHandler(web.RequestHandler):
         return [
             method
             for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-            if getattr(cls, method.lower()) is not getattr(web.RequestHandler, method.lower())
+            if method in cls.SUPPORTED_METHODS
+            and getattr(cls, method.lower()) is not getattr(web.RequestHandler, method.lower())
         ]
 
     # -- metrics --------------------------------------------------------------

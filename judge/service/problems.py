@@ -74,9 +74,8 @@ class ValidateHandler(ProblemsHandler):
     """
 
     endpoint = Endpoint.VALIDATE
-
-    async def get(self) -> None:
-        raise APIError(405, "POST a problem notebook to validate it")
+    # Not the problem list's GET: any other method is 405 with ``Allow: POST``.
+    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
 
     async def post(self) -> None:
         self.require_scope(SCOPE_PUBLISH)
