@@ -54,6 +54,18 @@ async function apiPost(page, path, body) {
   return { status: response.status(), body: await response.json().catch(() => ({})) };
 }
 
+/** Whether the saved JupyterLab workspace comes to mention `key` (within 30 s). */
+async function waitForWorkspace(page, key) {
+  for (let i = 0; i < 60; i++) {
+    const response = await page.request.get(`${HUB_URL}/user/${USERNAME}/lab/api/workspaces/default`);
+    if (response.status() === 200 && (await response.text()).includes(key)) {
+      return true;
+    }
+    await page.waitForTimeout(500);
+  }
+  return false;
+}
+
 async function contentsExists(page, path) {
   const response = await page.request.get(
     `${HUB_URL}/user/${USERNAME}/api/contents/${encodeURIComponent(path)}?content=0`
@@ -220,6 +232,9 @@ async function main(seen) {
     await view.locator('.jp-codetutor-submissionRow').last().click();
     const viewCode = await view.locator('.jp-codetutor-submittedCode pre').innerText();
     check(viewCode.includes(env('WRONG_MARK')), 'My submissions shows the old entry\'s code');
+    // JupyterLab saves the layout shortly after a change; a reload after that restores the view
+    const saved = await waitForWorkspace(page, 'codetutor-submissions:my-submissions');
+    check(saved, 'the layout with My submissions was saved');
     await page.reload();
     await waitForLab(page);
     // JupyterLab restores the view with the rest of the layout: its tab is there again
@@ -228,8 +243,11 @@ async function main(seen) {
     await viewTab.click();
     const restored = page.locator('#codetutor-my-submissions');
     await restored.locator('.jp-codetutor-submissionRow').nth(3).waitFor({ timeout: 60000 });
-    await restored.locator('.jp-codetutor-submissionRow').nth(1).click();
-    await restored.locator('.jp-codetutor-submittedCode pre').waitFor();
+    // the oldest entry: its Wrong Answer and its own code, not the notebook's
+    await restored.locator('.jp-codetutor-submissionRow').last().click();
+    await restored.locator('.jp-codetutor-verdict[data-verdict="wrong_answer"]').waitFor();
+    const restoredCode = await restored.locator('.jp-codetutor-submittedCode pre').innerText();
+    check(restoredCode.includes(env('WRONG_MARK')), 'after the reload, an old entry shows its code');
     const verdicts = await restored.locator('.jp-codetutor-submissionRow .jp-codetutor-verdictBadge').evaluateAll(els => els.map(e => e.dataset.verdict));
     check(verdicts.filter(v => v === 'accepted').length === 3 && verdicts.includes('wrong_answer'), `verdicts listed: ${verdicts}`);
     await shot(page, 'my-submissions-after-reload', seen);

@@ -67,7 +67,10 @@ export class ProblemsPanel extends Widget {
     this._tag.addEventListener('change', () => this.renderList());
     this._difficulty = h(
       'select',
-      { class: 'jp-mod-styled jp-codetutor-difficultyFilter', 'aria-label': trans.__('Filter by difficulty') },
+      {
+        class: 'jp-mod-styled jp-codetutor-difficultyFilter',
+        'aria-label': trans.__('Filter by difficulty')
+      },
       h('option', { value: '0' }, trans.__('Any difficulty')),
       ...[1, 2, 3, 4, 5].map(level =>
         h('option', { value: String(level) }, trans.__('Difficulty %1 of 5', level))
@@ -75,7 +78,10 @@ export class ProblemsPanel extends Widget {
     );
     this._state = h(
       'select',
-      { class: 'jp-mod-styled jp-codetutor-stateFilter', 'aria-label': trans.__('Filter by progress') },
+      {
+        class: 'jp-mod-styled jp-codetutor-stateFilter',
+        'aria-label': trans.__('Filter by progress')
+      },
       ...STATE_FILTERS.map(state => h('option', { value: state }, stateFilterLabel(trans, state)))
     );
     this._sort = h(
@@ -116,8 +122,9 @@ export class ProblemsPanel extends Widget {
         'header',
         { class: 'jp-codetutor-header' },
         h('h2', { class: 'jp-codetutor-heading' }, trans.__('Problems')),
-        h('span', { class: 'jp-codetutor-headerActions' }, mine, refresh)
+        refresh
       ),
+      h('div', { class: 'jp-codetutor-panelLinks' }, mine),
       h('h3', { class: 'jp-codetutor-subheading' }, trans.__('Recommended next')),
       this._recommended,
       h(
@@ -129,7 +136,13 @@ export class ProblemsPanel extends Widget {
       ),
       h('h3', { class: 'jp-codetutor-subheading' }, trans.__('All problems')),
       h('div', { class: 'jp-codetutor-filters' }, this._search, this._tag),
-      h('div', { class: 'jp-codetutor-filters' }, this._difficulty, this._state, this._sort),
+      h(
+        'div',
+        { class: 'jp-codetutor-filters jp-codetutor-viewFilters' },
+        this._difficulty,
+        this._state,
+        this._sort
+      ),
       this._status,
       this._list
     );

@@ -35,7 +35,7 @@ export function stateOf(progress: Map<string, IProgress>, problem: string): Prob
   return progress.get(problem)?.state ?? 'new';
 }
 
-/** Which problems to show: every one, solved, not solved yet (tried or new), tried and not solved. */
+/** Which problems to show: all, solved, not solved yet (tried or new), tried and not solved. */
 export type StateFilter = 'all' | 'solved' | 'unsolved' | 'tried';
 
 /** How to order the problems. */

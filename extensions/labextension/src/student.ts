@@ -122,9 +122,10 @@ export async function resetToStarter(
     await context.save();
     const reset = await api.reset(problem, context.path, lang);
     await context.revert();
-    Notification.success(trans.__('Reset to the starter. Your old notebook is kept as %1.', reset.backup), {
-      autoClose: 8000
-    });
+    Notification.success(
+      trans.__('Reset to the starter. Your old notebook is kept as %1.', reset.backup),
+      { autoClose: 8000 }
+    );
     return reset.backup;
   } catch (error) {
     Notification.error(trans.__('Could not reset: %1', (error as Error).message), {

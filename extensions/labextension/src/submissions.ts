@@ -67,9 +67,14 @@ export class SubmissionsView extends Panel {
             h(
               'tr',
               {},
-              ...['#', trans.__('Problem'), trans.__('Verdict'), trans.__('Score'), trans.__('Time'), trans.__('Submitted')].map(
-                text => h('th', { scope: 'col' }, text)
-              )
+              ...[
+                '#',
+                trans.__('Problem'),
+                trans.__('Verdict'),
+                trans.__('Score'),
+                trans.__('Time'),
+                trans.__('Submitted')
+              ].map(text => h('th', { scope: 'col' }, text))
             )
           ),
           this._list

@@ -188,7 +188,11 @@ export class VerdictCard extends Widget {
         { 'data-submission': String(sub.id) },
         h(
           'button',
-          { class: 'jp-codetutor-link', type: 'button', title: trans.__('Show submission %1 with its code', sub.id) },
+          {
+            class: 'jp-codetutor-link',
+            type: 'button',
+            title: trans.__('Show submission %1 with its code', sub.id)
+          },
           `#${sub.id}`
         ),
         ' ',
