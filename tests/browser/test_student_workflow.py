@@ -57,7 +57,9 @@ def put_debug_notebook(up: Up, right_code: str) -> int:
     nb = requests.get(f"{base}/api/contents/{DEBUG_NOTEBOOK}", headers=headers, timeout=60)
     content = nb.json()["content"]
     starter = next(c for c in content["cells"] if "starter" in c["metadata"].get("tags", []))
-    starter["source"] = right_code + "\nfor year in range(3000):\n    print(year, is_leap(year), '.' * 990)\n"
+    starter["source"] = (
+        right_code + "\nfor year in range(3000):\n    print(year, is_leap(year), '.' * 990)\n"
+    )
     lines = "".join(f"{y} {y % 4 == 0} {'.' * 990}\n" for y in range(3000))
     starter["outputs"] = [{"output_type": "stream", "name": "stdout", "text": lines}]
     starter["execution_count"] = 1
