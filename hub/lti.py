@@ -19,7 +19,9 @@ set, state and nonce) plus what a course needs:
   ``/hub/lti13/deep-link``, picks one of the course's assignments (or a single
   problem), and the signed response (pylti1p3's
   ``DeepLink``) goes back to the LMS, which creates the link and its line item.
-- ``/hub/lti13/jwks``: the tool's public keys, for the platform.
+- ``/hub/lti13/jwks``: the tool's public keys, for the platform;
+  ``POST /hub/api/lti13/courses/<id>/grades`` sends the course's grades again
+  (after an extension or a policy changed). The handlers: :mod:`.lti_handlers`.
 
 The platform registration is one pylti1p3 tool configuration file
 (:attr:`LTIAuthenticator.tool_config_file`), shared with the judge's
@@ -30,7 +32,6 @@ The platform registration is one pylti1p3 tool configuration file
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 from dataclasses import dataclass
 from functools import partial
@@ -39,7 +40,6 @@ from typing import Any
 
 from jupyterhub import orm
 from jupyterhub import roles as hub_roles
-from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.utils import url_path_join
 from ltiauthenticator.lti13.auth import LTI13Authenticator
@@ -54,10 +54,18 @@ from traitlets import Bool, Unicode, default
 
 from codetutor.judge import lti
 from codetutor.judge.courses import CourseBook, CourseError, problem_points
+from codetutor.judge.lti_passback import GradePassback
 from codetutor.judge.models import Problem
 from codetutor.judge.store import Store
 
-DEEP_LINK_COOKIE = "codetutor-lti-deep-link"
+from .lti_handlers import (
+    DEEP_LINK_COOKIE,
+    DeepLinkHandler,
+    GradesHandler,
+    RosterHandler,
+    ToolKeysHandler,
+    course_group,
+)
 
 
 @dataclass(frozen=True)
@@ -72,11 +80,6 @@ class Placement:
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.slug}"
-
-
-def course_group(course: str, role: str) -> str:
-    """The Hub group of a course role: ``course:<id>:students`` / ``course:<id>:instructors``."""
-    return f"course:{course}:{role}"
 
 
 class LTILaunchHandler(LTI13CallbackHandler):
@@ -183,6 +186,7 @@ class LTIAuthenticator(LTI13Authenticator):
             (r"/lti13/jwks", ToolKeysHandler),
             (r"/lti13/deep-link", DeepLinkHandler),
             (r"/api/lti13/courses/([^/]+)/roster", RosterHandler),
+            (r"/api/lti13/courses/([^/]+)/grades", GradesHandler),
         ]
 
     # -- a launch -----------------------------------------------------------------
@@ -289,6 +293,18 @@ class LTIAuthenticator(LTI13Authenticator):
             "unmatched": unmatched,
         }
 
+    async def resend_grades(self, course: str) -> dict[str, Any]:
+        """Coroutine: send every grade of ``course`` to the LMS again (``GradePassback``).
+
+        Returns ``{"course", "sent", "failed"}``: counts of scores posted and refused.
+        """
+        passback = GradePassback(
+            parent=self, store=await self.store(), tool_config_file=self.tool_config_file
+        )
+        rows = await passback.course_grades(course)
+        sent = sum(row.status == "sent" for row in rows)
+        return {"course": course, "sent": sent, "failed": len(rows) - sent}
+
     def member_username(self, member: dict[str, Any]) -> str:
         """The Hub name of an NRPS member by :attr:`username_key` ("" when it cannot be known)."""
         key = self.username_key or "sub"
@@ -390,105 +406,3 @@ def set_group_members(db: Any, name: str, users: list[str]) -> None:
         members.append(user)
     group.users = members
     db.commit()
-
-
-class ToolKeysHandler(BaseHandler):
-    """``GET /hub/lti13/jwks``: the tool's public key set (the platform checks our JWTs with it)."""
-
-    def check_xsrf_cookie(self) -> None:
-        return
-
-    async def get(self) -> None:
-        auth = self.authenticator
-        client = next(iter(auth.client_id), None)
-        try:
-            keys = auth.tool_config().get_jwks(auth.issuer, client)
-        except lti.LTIError as e:
-            raise web.HTTPError(500, reason=str(e)) from e
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(keys))
-
-
-class DeepLinkHandler(BaseHandler):
-    """``/hub/lti13/deep-link``: an instructor picks a problem to place in the LMS course.
-
-    GET: the form (the course's assignments, the published problems). POST
-    ``item=assignment:SLUG`` or ``item=problem:SLUG``:
-    an auto-submitting form carrying the signed response to the LMS. Only after
-    a deep linking launch (its settings are in a signed cookie); errors are JSON.
-    """
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": self._reason}))
-
-    def _state(self) -> dict[str, Any]:
-        raw = self.get_secure_cookie(DEEP_LINK_COOKIE)
-        state = json.loads(raw) if raw else None
-        user = self.current_user
-        if not state or user is None or state.get("user") != user.name:
-            raise web.HTTPError(400, reason="no deep linking request: start it from the LMS")
-        return dict(state)
-
-    @web.authenticated
-    async def get(self) -> None:
-        state = self._state()
-        items = "".join(
-            f'<li><label><input type="radio" name="item" value="{html.escape(c.key)}" required> '
-            f"{html.escape(c.kind)}: {html.escape(c.title)} <code>{html.escape(c.slug)}</code>"
-            f" ({c.points:g} points)</label></li>"
-            for c in await self.authenticator.placements(state["course"])
-        )
-        self.finish(
-            "<!doctype html><html><head><title>Code Tutor: place a problem</title></head><body>"
-            f"<h1>Place a problem in course {html.escape(state['course'])}</h1>"
-            f'<form method="post">{self.xsrf_form_html()}<ul>{items}</ul>'
-            '<button type="submit">Place it</button></form></body></html>'
-        )
-
-    @web.authenticated
-    async def post(self) -> None:
-        state = self._state()
-        key = self.get_body_argument("item", "")
-        choices = await self.authenticator.placements(state["course"])
-        choice = next((c for c in choices if c.key == key), None)
-        if choice is None:
-            raise web.HTTPError(400, reason=f"nothing to place is called {key!r}")
-        target = f"{self.request.protocol}://{self.request.host}" + url_path_join(
-            self.hub.base_url, "user-redirect/lab"
-        )
-        try:
-            token = self.authenticator.deep_link_response(state, choice, target)
-        except lti.LTIError as e:
-            raise web.HTTPError(400, reason=str(e)) from e
-        self.clear_cookie(DEEP_LINK_COOKIE, path=self.base_url)
-        action = html.escape(state["settings"]["deep_link_return_url"], quote=True)
-        self.finish(
-            "<!doctype html><html><body>"
-            f'<form id="deep-link" method="post" action="{action}">'
-            f'<input type="hidden" name="JWT" value="{html.escape(token, quote=True)}"></form>'
-            "<script>document.getElementById('deep-link').submit()</script></body></html>"
-        )
-
-
-class RosterHandler(APIHandler):
-    """``POST /hub/api/lti13/courses/<id>/roster``: sync the course groups with NRPS now.
-
-    Admins (``admin:groups``) and the course's instructors only. 200 with the summary of
-    :meth:`LTIAuthenticator.sync_roster`; 404 for a course without an LMS roster;
-    502 when the LMS refuses.
-    """
-
-    @web.authenticated
-    async def post(self, course: str) -> None:
-        groups = {g.name for g in getattr(self.current_user, "groups", [])}
-        if "admin:groups" not in self.parsed_scopes and (
-            course_group(course, "instructors") not in groups
-        ):
-            raise web.HTTPError(403, reason=f"only instructors of {course} sync its roster")
-        try:
-            summary = await self.authenticator.sync_roster(self.db, course)
-        except lti.LTIError as e:
-            status = 404 if "no LMS roster" in str(e) else 502
-            raise web.HTTPError(status, reason=str(e)) from e
-        self.finish(json.dumps(summary))

@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from pylti1p3.tool_config import ToolConfJsonFile
-from sqlalchemy import select
+from sqlalchemy import func, select
 from traitlets import Float, Instance, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -152,6 +152,84 @@ class GradePassback(LoggingConfigurable):
         targets = await self.targets(submission_id)
         return [await self._send(target, submission_id, timestamp) for target in targets]
 
+    async def course_grades(self, course: str) -> list[LTIScore]:
+        """Coroutine: send again every grade of ``course``'s LMS links.
+
+        For after an extension or a late policy changed, or the LMS was down: each
+        student with attempts gets their grade recomputed from all of them. Returns
+        the :class:`LTIScore` rows recorded.
+        """
+        if not self.enabled or self.store is None:
+            return []
+        timestamp = utcnow()
+        async with self.store.session() as s:
+            links = list(
+                await s.scalars(
+                    select(LTILink).where(
+                        LTILink.course == course, LTILink.lineitem_url.is_not(None)
+                    )
+                )
+            )
+            issuers = {link.issuer for link in links}
+            accounts = list(
+                await s.scalars(select(LTIAccount).where(LTIAccount.issuer.in_(issuers)))
+            )
+        targets = []
+        for link in links:
+            for account in accounts:
+                if account.issuer != link.issuer or link.context_id not in account.contexts:
+                    continue
+                found = await self.link_grade(link, account.user)
+                if found is not None:
+                    targets.append(Target(link, account.user, account.subject, *found))
+        return [await self._send(target, None, timestamp) for target in targets]
+
+    async def link_grade(self, link: LTILink, name: str) -> tuple[float, float] | None:
+        """Coroutine: ``(given, maximum)`` of user ``name`` on ``link``; ``None`` before
+        any attempt (an LMS shows no grade rather than a zero then)."""
+        assert self.store is not None
+        async with self.store.session() as s:
+            user = await s.scalar(select(User).where(User.name == name))
+            if user is None:
+                return None
+            if link.problem is not None:
+                versions = select(Problem.id).where(Problem.slug == link.problem)
+                best = await s.scalar(
+                    select(func.max(Submission.score)).where(
+                        Submission.user_id == user.id,
+                        Submission.problem_id.in_(versions),
+                        Submission.status == SubmissionStatus.JUDGED.value,
+                    )
+                )
+                if best is None:
+                    return None
+                return round(float(best) * self.score_maximum, 4), self.score_maximum
+            course = await s.scalar(select(Course).where(Course.slug == link.course))
+            assignment = (
+                await s.scalar(
+                    select(Assignment).where(
+                        Assignment.course_id == course.id, Assignment.slug == link.assignment
+                    )
+                )
+                if course is not None and link.assignment is not None
+                else None
+            )
+            tried = (
+                await s.scalar(
+                    select(AssignmentSubmission.submission_id)
+                    .where(
+                        AssignmentSubmission.assignment_id == assignment.id,
+                        AssignmentSubmission.user_id == user.id,
+                    )
+                    .limit(1)
+                )
+                if assignment is not None
+                else None
+            )
+        if assignment is None or tried is None:
+            return None
+        return await self.assignment_points(assignment, user)
+
     async def targets(self, submission_id: int) -> list[Target]:
         """Coroutine: the grades a stored verdict of ``submission_id`` calls for."""
         assert self.store is not None
@@ -260,7 +338,9 @@ class GradePassback(LoggingConfigurable):
         points = sum(points for _, points in problem_points(assignment))
         return round(sum(row.earned for row in mine), 4), points
 
-    async def _send(self, target: Target, submission_id: int, timestamp: datetime) -> LTIScore:
+    async def _send(
+        self, target: Target, submission_id: int | None, timestamp: datetime
+    ) -> LTIScore:
         assert self.store is not None
         link = target.link
         error: str | None = None

@@ -322,7 +322,7 @@ def test_roster_endpoint_checks_who_asks(course: FakeLMS, lti_hub: LTIHub) -> No
     ).json()["token"]
     refused = requests.post(url, headers={"Authorization": f"token {token}"}, timeout=30)
     assert refused.status_code == 403
-    assert "only instructors" in refused.json()["message"]
+    assert "only instructors of" in refused.json()["message"]
     unknown = requests.post(
         f"{lti_hub.url}/hub/api/lti13/courses/no-such-course/roster", headers=admin, timeout=30
     )
@@ -357,7 +357,7 @@ def test_an_assignment_placed_in_the_lms_gets_points_within_the_late_policy(
 
     from codetutor.judge.courses import AssignmentSpec, CourseBook, CourseSpec
     from codetutor.judge.models import AssignmentSubmission
-    from codetutor.judge.policy import LatePolicy, credit
+    from codetutor.judge.policy import Extension, LatePolicy, credit
 
     due = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     late = LatePolicy.from_dict({"kind": "by_date", "steps": [{"hours": 48, "credit": 0.8}]})
@@ -437,3 +437,25 @@ def test_an_assignment_placed_in_the_lms_gets_points_within_the_late_policy(
         (s["userId"], s["scoreGiven"], s["scoreMaximum"]) for s in course.course.scores[lineitem_id]
     ]
     assert sent == [("u-a", 10.0, 40.0), ("u-a", 10.0, 40.0), ("u-a", 22.0, 40.0)]
+
+    # an extension afterwards: the instructor sends the course's grades again, and the
+    # submission made 48 h + 1 s late is now on time (30 of sub's 30 points)
+    async def extend() -> None:
+        store = Store(url=lti_hub.judge_db_url)
+        await store.connect()
+        book = CourseBook(store)
+        hw1 = await book.assignment(await book.course(COURSE), "hw1")
+        student = await store.ensure_user("alice@example.edu")
+        await book.put_extension(hw1, student, Extension(due_at=due + timedelta(days=3)))
+        await store.close()
+
+    run(extend())
+    resend = requests.post(
+        f"{lti_hub.url}/hub/api/lti13/courses/{COURSE}/grades",
+        headers={"Authorization": f"token {ADMIN_TOKEN}"},
+        timeout=30,
+    )
+    assert resend.status_code == 200, resend.text
+    # alice's two links (hw1 and the problem add); no grade for those who never tried
+    assert resend.json() == {"course": COURSE, "sent": 2, "failed": 0}
+    assert course.course.scores[lineitem_id][-1]["scoreGiven"] == 40.0
