@@ -16,8 +16,10 @@ keeps its status and message; a service that is down is 502).
 ``POST problems/ID/reset``                     ``{"path", "lang"?}``: keep the notebook as
                                                ``NAME (before reset N).ipynb``, write the starter
                                                at ``path``; 201 ``{"path", "problem", "backup"}``
-``POST submissions``                           ``{"path"}``: submit that notebook's content
-                                               without its outputs; 202 with the queued submission
+``POST submissions``                           ``{"path", "assignment"?}``: submit that
+                                               notebook's content without its outputs (for the
+                                               assignment ``{"course", "id"}`` if named); 202
+                                               with the queued submission (credit, receipt)
 ``GET  submissions``                           own submissions (``problem``, ``user``, ``limit``,
                                                ``before`` passed on)
 ``GET  submissions/ID``                        one submission with its result
@@ -35,6 +37,7 @@ keeps its status and message; a service that is down is 502).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import nbformat
@@ -58,6 +61,22 @@ from .notebooks import (
 API = r"/codetutor/api"
 PROBLEM_ID = r"([a-z0-9][a-z0-9_-]*)"
 SUBMISSION_ID = r"(\d{1,18})"
+SLUG = r"([a-z0-9][a-z0-9_-]{0,63})"
+SLUG_RE = re.compile(SLUG)
+
+
+def assignment_target(body: dict[str, Any]) -> dict[str, str] | None:
+    """A submit body's ``"assignment": {"course", "id"}``, checked; ``None`` without one; 400."""
+    target = body.get("assignment")
+    if target is None:
+        return None
+    if (
+        not isinstance(target, dict)
+        or set(target) != {"course", "id"}
+        or not all(isinstance(v, str) and SLUG_RE.fullmatch(v) for v in target.values())
+    ):
+        raise ExtensionError(400, '\'assignment\' must be {"course": ID, "id": ID}')
+    return {"course": target["course"], "id": target["id"]}
 
 
 class CodeTutorHandler(ExtensionHandlerMixin, APIHandler):
@@ -227,10 +246,12 @@ class SubmissionsHandler(CodeTutorHandler):
                 400, f"{path} is not a problem notebook (no metadata.codetutor.id); name 'problem'"
             )
         nb, removed = strip_outputs(nb)
+        request: dict[str, Any] = {"problem": problem, "notebook": nb}
+        target = assignment_target(body)
+        if target is not None:
+            request["assignment"] = target
         try:
-            status, answer = await self.judge.request(
-                "POST", "api/submissions", {"problem": problem, "notebook": nb}
-            )
+            status, answer = await self.judge.request("POST", "api/submissions", request)
         except ServiceError as e:
             if e.status != 413:
                 raise
@@ -379,6 +400,8 @@ class PublishHandler(CodeTutorHandler):
 
 def handlers() -> list[tuple[str, type[web.RequestHandler]]]:
     """The extension's routes (Jupyter Server prefixes its base URL)."""
+    from .coursework import coursework_handlers
+
     return [
         (rf"{API}/problems", ProblemsHandler),
         (rf"{API}/problems/{PROBLEM_ID}/open", OpenProblemHandler),
@@ -390,4 +413,5 @@ def handlers() -> list[tuple[str, type[web.RequestHandler]]]:
         (rf"{API}/review", ReviewHandler),
         (rf"{API}/recommendations", RecommendationsHandler),
         (rf"{API}/publish", PublishHandler),
+        *coursework_handlers(),
     ]
