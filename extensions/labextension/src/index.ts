@@ -17,6 +17,7 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { APIError, CodeTutorAPI } from './api';
 import { authoringPlugin, problemEvents } from './authoring';
+import { courseworkPlugin } from './coursework';
 import { ICellLike, languageOf, locateLine, studentCode } from './logic';
 import { ProblemsPanel } from './problems';
 import { ignoreKernelMetadata, resetToStarter, restoreLatest } from './student';
@@ -487,4 +488,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, authoringPlugin];
+export default [plugin, authoringPlugin, courseworkPlugin];
