@@ -1,7 +1,7 @@
 """The class's similarity report: each student's best (or last) submission per problem, compared.
 
 :class:`SimilarityChecker` reads the judge's database and compares with
-:mod:`codetutor.insight.similarity` in an executor. Reports are stored in the judge's
+:mod:`codetutor.insight.similarity` in its comparison process. Reports are stored in the judge's
 database (``similarity_reports``):
 
 - in the background by the judge workers: after storing verdicts, a worker queues a
@@ -52,6 +52,7 @@ from codetutor.tutor.transcripts import Transcripts
 
 from . import similarity as sim
 from .history import history_signature
+from .similarity_pool import comparison_pool
 
 ARCHIVE_PREFIX = "archive/"
 CSV_COLUMNS = [
@@ -334,7 +335,7 @@ class SimilarityChecker(LoggingConfigurable):
                 notebook = {}
             codes = {user: c["code"] for user, c in chosen.get(slug, {}).items()}
             found = await loop.run_in_executor(
-                None,
+                comparison_pool(),
                 compare_problem,
                 slug,
                 dict(row.title),

@@ -12,13 +12,10 @@ the queue and tried again, up to :attr:`Worker.max_attempts` claims; after
 that, and for a submission whose claims keep killing workers, it is stored
 with the verdict ``internal_error``.
 
-Between submissions a worker runs **internal jobs** (:class:`~.queue.Job`),
-first come first served and ahead of submissions, since a caller waits on each:
-the tutor guard's candidate programs (:meth:`Worker.guard_job`) and publishing's
-reference run (:meth:`Worker.publish_job`). These are the only places, with the
-CLI, where sandboxes start. A worker also queues, throttled, a similarity job after
-storing verdicts (:meth:`Worker.similarity_job`: the class's submissions compared,
-no sandbox).
+Between submissions a worker runs **internal jobs** (:mod:`.jobs`): the tutor
+guard's candidate programs and publishing's reference run, ahead of submissions
+since a caller waits on each, and in the background the class's similarity
+comparison.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ import sys
 from collections import OrderedDict
 from typing import Any
 
-import nbformat
 import structlog
 from traitlets import Any as AnyTrait
 from traitlets import Float, Instance, Int, List, Type, Unicode, default
@@ -42,11 +38,11 @@ from codetutor.cli import CodeTutorBaseApp, UsageError
 from codetutor.logging import configure_logging
 from codetutor.web import load_config
 
-from .exceptions import ProblemError
+from .jobs import InternalJobs
 from .leases import Lease
 from .models import Submission as SubmissionRow
 from .problem import Problem
-from .queue import DatabaseQueue, Job, JobKind, Queue, RedisQueue, default_consumer_name
+from .queue import DatabaseQueue, Queue, RedisQueue, default_consumer_name
 from .store import Store, is_unavailable
 from .submission import Submission
 from .verdict import Verdict
@@ -54,7 +50,7 @@ from .verdict import Verdict
 logger = logging.getLogger(__name__)
 
 
-class Worker(LoggingConfigurable):
+class Worker(InternalJobs):
     """Takes submissions one at a time, judges them, and stores their verdicts."""
 
     store = Instance(Store)
@@ -89,27 +85,12 @@ class Worker(LoggingConfigurable):
         help="After each stored verdict: LTI grade passback (off without a tool config).",
     ).tag(config=True)
 
-    max_guard_programs = Int(
-        32,
-        help="""Most candidate programs judged for one guard job (the tutor guard sends
-        every candidate of a reply in one job, at most SolutionGuard.max_judged_programs).""",
-    ).tag(config=True)
-
-    similarity_interval_s = Float(
-        60.0,
-        help="""After storing a verdict, queue a similarity job (the class's submissions
-        compared, codetutor.insight.similarity_report) at most this often per worker; the job
-        itself compares only when verdicts came since the newest report and that report is
-        SimilarityChecker.min_interval_s old. 0 turns the background comparison off.""",
-    ).tag(config=True)
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._problems: OrderedDict[int, Problem] = OrderedDict()
         self._judge: Any = None
         self._passback: Any = None
         self.judged = 0
-        self._similarity_queued_at: float | None = None
 
     @property
     def judge(self) -> Any:
@@ -125,6 +106,7 @@ class Worker(LoggingConfigurable):
 
     async def close(self) -> None:
         """Release the judge's resources (its sandbox processes). Coroutine."""
+        await self.wait_background()
         if self._passback is not None:
             await self._passback.drain()
         if self._judge is not None and hasattr(self._judge, "close"):
@@ -140,7 +122,7 @@ class Worker(LoggingConfigurable):
             try:
                 job = await self.queue.take_job(self.name)
                 if job is not None:
-                    await self.run_job(job)
+                    await self.take_turn(job)
                     continue
                 lease = await self.queue.take(self.name, timeout_s=self.job_poll_s)
                 backoff = 0.5
@@ -181,7 +163,7 @@ class Worker(LoggingConfigurable):
                 if stored:
                     await queue.notify(lease.submission_id)
                     self.judged += 1
-                    await self._queue_similarity()
+                    await self.queue_similarity()
                     self.passback.schedule(sub.id)
                     self.log.info(
                         "judged submission %s: %s (%.0f ms)",
@@ -227,103 +209,6 @@ class Worker(LoggingConfigurable):
             if stopping is not None:
                 stopping.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-
-    # -- internal jobs ----------------------------------------------------------
-
-    async def run_job(self, job: Job) -> dict[str, Any]:
-        """Coroutine: run an internal job and store its result for the caller; returns it.
-
-        The judge's own failure becomes ``{"error": ...}`` in the result, never an
-        exception: the caller decides (the guard withholds what it could not check).
-        """
-        assert self.queue is not None
-        with structlog.contextvars.bound_contextvars(job_id=job.id, job=job.kind.value):
-            try:
-                if job.kind is JobKind.GUARD:
-                    result = await self.guard_job(job.payload)
-                elif job.kind is JobKind.SIMILARITY:
-                    result = await self.similarity_job(job.payload)
-                else:
-                    result = await self.publish_job(job.payload)
-            except Exception as e:
-                self.log.exception("internal job %s (%s) failed", job.id, job.kind.value)
-                result = {"error": f"{type(e).__name__}: {e}"}
-            await self.queue.finish_job(job, result)
-            self.log.info("ran internal job %s (%s)", job.id, job.kind.value)
-            return result
-
-    async def guard_job(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Coroutine: judge ``payload["programs"]`` against a published problem.
-
-        ``payload``: ``{"problem": slug, "version": int | None, "programs": [source]}``.
-        Returns ``{"problem", "version", "results": [{"verdict", "accepted", "score"}]}``
-        in program order, or ``{"error"}`` for an unknown problem. Nothing is stored
-        as a submission.
-        """
-        store = self.store
-        assert store is not None
-        slug, version = str(payload["problem"]), payload.get("version")
-        row = await self._retry(lambda: store.get_problem(slug, version))
-        if row is None:
-            return {"error": f"no problem {slug!r}"}
-        problem = await self._problem(row.id)
-        results = []
-        for source in list(payload["programs"])[: self.max_guard_programs]:
-            try:
-                judged = await self.judge.judge(problem, Submission.from_source(str(source)))
-            except Exception as e:
-                self.log.warning("guard job: the judge failed: %s", e)
-                results.append({"verdict": None, "accepted": False, "error": str(e)})
-                continue
-            verdict = judged.verdict.value
-            results.append(
-                {"verdict": verdict, "accepted": verdict == "accepted", "score": judged.score}
-            )
-        return {"problem": row.slug, "version": row.version, "results": results}
-
-    async def publish_job(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Coroutine: run the reference solution of ``payload["notebook"]`` (publishing).
-
-        Returns ``{"bundle": ...}`` (the published problem's bundle) or
-        ``{"problem_error": {"message", "cell", "line", "cell_id"}}``.
-        """
-        from .publish import Publisher
-
-        try:
-            problem = Problem.from_notebook(nbformat.from_dict(payload["notebook"]))
-            published = await Publisher(parent=self, judge=self.judge).publish(problem)
-        except ProblemError as e:
-            error = {"message": e.detail, "cell": e.cell, "line": e.line, "cell_id": e.cell_id}
-            return {"problem_error": error}
-        return {"bundle": published.to_bundle()}
-
-    async def similarity_job(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Coroutine: compare the class's submissions and store the report, if due.
-
-        Returns ``{"compared": bool}`` (see ``SimilarityChecker.tick``: the throttle).
-        Runs no student code.
-        """
-        from codetutor.insight.similarity_report import SimilarityChecker
-
-        assert self.store is not None
-        checker = SimilarityChecker(parent=self, store=self.store)
-        return {"compared": await checker.tick()}
-
-    async def _queue_similarity(self) -> None:
-        """Queue a similarity job unless one was queued in the last similarity_interval_s."""
-        if self.similarity_interval_s <= 0 or self.queue is None:
-            return
-        now = asyncio.get_running_loop().time()
-        if (
-            self._similarity_queued_at is not None
-            and now - self._similarity_queued_at < self.similarity_interval_s
-        ):
-            return
-        self._similarity_queued_at = now
-        try:
-            await self.queue.put_job(Job(JobKind.SIMILARITY, {}))
-        except Exception as e:
-            self.log.warning("cannot queue a similarity job: %s", e)
 
     async def _keep_lease(self, lease: Lease) -> None:
         assert self.store is not None and self.queue is not None

@@ -75,7 +75,7 @@ class ValidateHandler(ProblemsHandler):
 
     endpoint = Endpoint.VALIDATE
     # Not the problem list's GET: any other method is 405 with ``Allow: POST``.
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("POST",)
 
     async def post(self) -> None:
         self.require_scope(SCOPE_PUBLISH)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from codetutor.insight.similarity_report import SimilarityChecker
-from codetutor.judge.queue import DatabaseQueue, JobKind
+from codetutor.judge.queue import DatabaseQueue, Job, JobKind, JobState
 from codetutor.judge.store import Store
 from codetutor.judge.worker import Worker
 
@@ -64,8 +65,8 @@ async def test_a_worker_queues_the_job_throttled_and_runs_it(tmp_path: Path) -> 
     queue = DatabaseQueue(store=store, job_dir=str(tmp_path / "jobs"))
     worker = Worker(store=store, queue=queue, name="w1", similarity_interval_s=600)
     try:
-        await worker._queue_similarity()
-        await worker._queue_similarity()  # within the interval: not queued again
+        await worker.queue_similarity()
+        await worker.queue_similarity()  # within the interval: not queued again
         job = await queue.take_job("w1")
         assert job is not None and job.kind is JobKind.SIMILARITY
         assert await queue.take_job("w1") is None
@@ -76,8 +77,37 @@ async def test_a_worker_queues_the_job_throttled_and_runs_it(tmp_path: Path) -> 
         assert await worker.similarity_job({}) == {"compared": False}
         # turned off
         off = Worker(store=store, queue=queue, name="w2", similarity_interval_s=0)
-        await off._queue_similarity()
+        await off.queue_similarity()
         assert await queue.take_job("w2") is None
+    finally:
+        await worker.close()
+        await store.close()
+
+
+async def test_a_worker_compares_in_the_background_one_comparison_at_a_time(
+    tmp_path: Path,
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'judge.sqlite'}"
+    await fill_class(db_url, f"sqlite:///{tmp_path / 'transcripts.sqlite'}")
+    store = Store(url=db_url)
+    await store.connect()
+    queue = DatabaseQueue(store=store, job_dir=str(tmp_path / "jobs"))
+    worker = Worker(store=store, queue=queue, name="w1", similarity_interval_s=0)
+    try:
+        first, second = Job(JobKind.SIMILARITY, {}), Job(JobKind.SIMILARITY, {})
+        for job in (first, second):
+            await queue.put_job(job)
+            taken = await queue.take_job("w1")
+            assert taken is not None and taken.id == job.id
+            # the worker's turn ends at once: it goes on judging while the class is compared
+            await asyncio.wait_for(worker.take_turn(taken), 5)
+        # the second came while the first ran: skipped, not a second comparison
+        assert await queue.job_state(second.id) == (
+            JobState.DONE,
+            {"compared": False, "skipped": "a comparison is running"},
+        )
+        await worker.wait_background()
+        assert await queue.job_state(first.id) == (JobState.DONE, {"compared": True})
     finally:
         await worker.close()
         await store.close()
