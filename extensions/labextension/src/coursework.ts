@@ -102,6 +102,10 @@ export class CourseworkPanel extends Widget {
 
   /** Fetch the assignments again and show them. */
   async refresh(): Promise<void> {
+    if (this.refreshing) {
+      return;
+    }
+    this.refreshing = true;
     try {
       const answer = await this.options.api.json<{ assignments: IListedAssignment[] }>(
         'assignments'
@@ -111,6 +115,8 @@ export class CourseworkPanel extends Widget {
       this.say('');
     } catch (error) {
       this.say((error as Error).message);
+    } finally {
+      this.refreshing = false;
     }
     this.render();
   }
@@ -289,6 +295,7 @@ export class CourseworkPanel extends Widget {
 
   private assignments: IListedAssignment[] = [];
   private fetchedAt = Date.now();
+  private refreshing = false;
   private timer: number;
   private status = h('div', { class: 'jp-codetutor-status' });
   private list = h('div', { class: 'jp-codetutor-assignmentList' });
