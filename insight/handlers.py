@@ -10,8 +10,9 @@ render.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
 from sqlalchemy.exc import DBAPIError
@@ -31,6 +32,8 @@ from .overview import class_overview
 from .recommend import Recommender, recommendations_view
 
 log = logging.getLogger("codetutor.insight")
+
+T = TypeVar("T")
 
 
 def write_gradebook(
@@ -85,8 +88,13 @@ class DashboardBaseHandler(HubOAuthenticated, JSONHandler):
 
     async def load_insight(self) -> Insight:
         """Coroutine: the class's insight now; 503 while the judge's database cannot answer."""
+        insight: Insight = await self.read_database(self.insight_cache.get())
+        return insight
+
+    async def read_database(self, read: Awaitable[T]) -> T:
+        """Coroutine: await ``read`` (of the judge's database); 503 while it cannot answer."""
         try:
-            return await self.insight_cache.get()
+            return await read
         except DBAPIError as e:
             raise CodeTutorError(
                 "the judge database is unavailable",

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy.exc import DBAPIError
 from tornado import web
 
 from codetutor.errors import CodeTutorError
@@ -84,20 +83,8 @@ class WorkHandler(DashboardBaseHandler):
             raise CodeTutorError("user and problem are names of at most 255 characters", status=400)
         return user, problem
 
-    async def database(self, coroutine: Any) -> Any:
-        """Await ``coroutine`` (a read of the judge's database); 503 while it is down."""
-        try:
-            return await coroutine
-        except DBAPIError as e:
-            raise CodeTutorError(
-                "the judge database is unavailable",
-                f"judge database unavailable: {type(e.orig).__name__}",
-                status=503,
-                headers={"Retry-After": "5"},
-            ) from None
-
     async def one(self, submission_id: str) -> Found:
-        found: Found | None = await self.database(
+        found: Found | None = await self.read_database(
             get_submission(self.settings["store"], int(submission_id))
         )
         if found is None:
@@ -130,7 +117,7 @@ class SubmissionListHandler(WorkHandler):
     @web.authenticated
     async def get(self) -> None:
         user, problem = self.filters()
-        found = await self.database(
+        found = await self.read_database(
             list_submissions(self.settings["store"], user=user, problem=problem)
         )
         context = self.context()
@@ -155,7 +142,7 @@ class SubmissionZipHandler(WorkHandler):
     @web.authenticated
     async def get(self) -> None:
         user, problem = self.filters()
-        found = await self.database(
+        found = await self.read_database(
             list_submissions(self.settings["store"], user=user, problem=problem)
         )
         if not found:
@@ -178,10 +165,10 @@ class SubmissionPageHandler(WorkHandler):
         found = await self.one(submission_id)
         store = self.settings["store"]
         try:
-            bundle: str | None = await self.database(store.get_bundle(found.problem.id))
+            bundle: str | None = await self.read_database(store.get_bundle(found.problem.id))
         except KeyError:
             bundle = None
-        others = await self.database(
+        others = await self.read_database(
             list_submissions(store, user=found.user, problem=found.problem.slug)
         )
         context = self.context()
