@@ -67,11 +67,11 @@ def _pct(p: float) -> int:
     return round(100 * p)
 
 
-def reason_target(p: float) -> Reason:
+def reason_target() -> Reason:
     return Reason(
         "target",
-        ko=f"풀 가능성이 높지만 확실하지는 않은 문제입니다 (예상 성공률 {_pct(p)}%). 지금 도전하기 알맞습니다.",
-        en=f"You are likely, but not certain, to solve this (predicted {_pct(p)}%): a good next step.",
+        ko="풀 가능성이 높지만 확실하지는 않은 문제입니다. 지금 도전하기 알맞습니다.",
+        en="You are likely, but not certain, to solve this: a good next step.",
     )
 
 
@@ -94,11 +94,11 @@ def reason_review(tag: str, days: int) -> Reason:
     )
 
 
-def reason_retry(attempts: int, p: float) -> Reason:
+def reason_retry(attempts: int) -> Reason:
     return Reason(
         "retry",
-        ko=f"이 문제를 {attempts}번 시도했지만 아직 통과하지 못했습니다. 다시 도전해 보세요 (예상 성공률 {_pct(p)}%).",
-        en=f"You tried this {attempts} time(s) without acceptance; try it again (predicted {_pct(p)}%).",
+        ko=f"이 문제를 {attempts}번 시도했지만 아직 통과하지 못했습니다. 다시 도전해 보세요.",
+        en=f"You tried this {attempts} time(s) without acceptance; try it again.",
     )
 
 
@@ -111,27 +111,27 @@ def reason_new_tag(tag: str) -> Reason:
     )
 
 
-def reason_start(p: float) -> Reason:
+def reason_start() -> Reason:
     return Reason(
         "start",
-        ko=f"시작하기 좋은 문제입니다 (예상 성공률 {_pct(p)}%).",
-        en=f"A good problem to start with (predicted {_pct(p)}%).",
+        ko="시작하기 좋은 문제입니다.",
+        en="A good problem to start with.",
     )
 
 
-def reason_challenge(p: float) -> Reason:
+def reason_challenge() -> Reason:
     return Reason(
         "challenge",
-        ko=f"도전 문제입니다 (예상 성공률 {_pct(p)}%).",
-        en=f"A challenge (predicted {_pct(p)}%).",
+        ko="도전 문제입니다.",
+        en="A challenge.",
     )
 
 
-def reason_warm_up(p: float) -> Reason:
+def reason_warm_up() -> Reason:
     return Reason(
         "warm_up",
-        ko=f"가볍게 풀 수 있는 문제입니다 (예상 성공률 {_pct(p)}%).",
-        en=f"A quick win (predicted {_pct(p)}%).",
+        ko="가볍게 풀 수 있는 문제입니다.",
+        en="A quick win.",
     )
 
 
@@ -214,7 +214,7 @@ class Recommender(LoggingConfigurable):
                 score += 0.5 * fit
             mine = insight.records[user].get(problem.slug)
             if mine is not None and mine.attempts:
-                reasons.append(reason_retry(mine.attempts, p))
+                reasons.append(reason_retry(mine.attempts))
                 score += 0.3 * fit
             new = [t for t in problem.tags if t not in tried]
             if has_history and new:
@@ -222,9 +222,9 @@ class Recommender(LoggingConfigurable):
                 score += 0.25 * fit
             if self.target_low <= p <= self.target_high:
                 # the specific reasons above come first; the band is the general one
-                reasons.append(reason_target(p) if has_history else reason_start(p))
+                reasons.append(reason_target() if has_history else reason_start())
             elif not reasons:
-                reasons.append(reason_challenge(p) if p < self.target_low else reason_warm_up(p))
+                reasons.append(reason_challenge() if p < self.target_low else reason_warm_up())
             # a small preference for the band's middle breaks ties between in-band problems
             middle = (self.target_low + self.target_high) / 2
             score -= 0.1 * abs(p - middle)
