@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +70,6 @@ def browser_tools() -> tuple[str, str]:
         pytest.skip(message)
     assert node is not None and chromium is not None
     return node, chromium
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """One ``codetutor up --demo`` for the module (demo student and instructor accounts)."""
-    instance = Up(tmp_path_factory.mktemp("up") / "data", demo=True)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
 
 
 def run_script(name: str, env: dict[str, str], up: Up) -> dict[str, Any]:

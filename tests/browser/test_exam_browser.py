@@ -12,7 +12,6 @@ README's (docs/images/).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.slow
 COURSE = "demo101"
 HOMEWORK = "hw1"
 EXAM = "midterm"
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    instance = Up(tmp_path_factory.mktemp("up") / "data", demo=True)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
 
 
 def make_course(up: Up) -> None:

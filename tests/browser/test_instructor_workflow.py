@@ -18,7 +18,6 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -32,17 +31,6 @@ pytestmark = pytest.mark.slow
 
 PROBLEM = "leap-year"
 OUT = "browser-instructor-workflow"
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """One ``codetutor up --demo`` for the module (demo student, instructor and admin)."""
-    instance = Up(tmp_path_factory.mktemp("up") / "data", demo=True)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ screenshots go to ``test-output/browser-student-workflow/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -28,17 +27,6 @@ pytestmark = pytest.mark.slow
 PROBLEM = "leap-year"
 SUBMISSIONS = REPO / "notebooks" / PROBLEM / "submissions"
 DEBUG_NOTEBOOK = "debugging.ipynb"
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """One ``codetutor up --demo`` for this module (its own student, nothing submitted yet)."""
-    instance = Up(tmp_path_factory.mktemp("up") / "data", demo=True)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
 
 
 def put_debug_notebook(up: Up, right_code: str) -> int:
